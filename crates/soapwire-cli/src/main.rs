@@ -1,0 +1,2 @@
+//! The `soapwire` command line (stub).
+fn main() {}

@@ -1,0 +1,1 @@
+//! Channel, listener and message state machines. (stub)

@@ -1,0 +1,29 @@
+//! # soapwire-proto
+//!
+//! The sans-IO half of soapwire: everything about the Windows web-services stack that can be
+//! decided from bytes, events and the caller's clock, with no sockets, no tokio and no
+//! system time. The runtime crate `soapwire` drives these pieces over real transports.
+//!
+//! Modules, lowest first (arrows point down; `xml` uses nothing of ours):
+//!
+//! | module | owns |
+//! | --- | --- |
+//! | [`error`] | the WWSAPI error model: [`Error`], [`ErrorKind`], exact `HRESULT`s |
+//! | [`xml`] | namespace-aware streaming reader (with quotas, no DTDs) and writer over quick-xml |
+//! | [`soap`] | SOAP 1.1/1.2 envelopes, headers, `mustUnderstand`, faults, HTTP content types |
+//! | [`addressing`] | WS-Addressing 2004/08, 1.0 and transport-only; MessageID / RelatesTo |
+//! | [`channel`] | channel, listener and message state machines (the allowed-call tables) |
+//!
+//! ## Non-features (for now)
+//! MTOM, binary XML, TCP framing, UDP and discovery arrive with later work; see the
+//! project's `ARCHITECTURE.md`.
+
+#![forbid(unsafe_code)]
+
+pub mod addressing;
+pub mod channel;
+pub mod error;
+pub mod soap;
+pub mod xml;
+
+pub use error::{Error, ErrorKind, Hresult, Result};

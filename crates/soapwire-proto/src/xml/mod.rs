@@ -1,0 +1,1 @@
+//! XML reader and writer over quick-xml. (stub)

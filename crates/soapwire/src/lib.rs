@@ -1,0 +1,1 @@
+//! soapwire runtime (stub)

@@ -1,0 +1,2 @@
+//! xtask (stub)
+fn main() {}
