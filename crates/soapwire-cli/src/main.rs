@@ -1,2 +1,242 @@
-//! The `soapwire` command line (stub).
-fn main() {}
+//! The `soapwire` command line: serve the echo service, call any SOAP endpoint, run the demo.
+
+mod demo;
+mod echo;
+
+use std::io::Read as _;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use bytes::Bytes;
+use clap::{Parser, Subcommand, ValueEnum};
+use soapwire::{
+    AddressingVersion, ChannelProperties, EnvelopeVersion, ErrorKind, ListenerProperties, Message, RequestChannel,
+    Timeout,
+};
+
+#[derive(Parser)]
+#[command(name = "soapwire", version, about = "SOAP / WS-* over HTTP with the Windows Web Services API semantics")]
+struct Cli {
+    /// Log filter (like RUST_LOG), e.g. `debug`.
+    #[arg(long, global = true, default_value = "warn")]
+    log: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve a test service.
+    Serve {
+        #[command(subcommand)]
+        service: Service,
+    },
+    /// Send one message and print the reply's body.
+    Call(CallArgs),
+    /// The main job on loopback: host the echo service, call it over SOAP 1.1 and 1.2, show a
+    /// fault, close everything gracefully.
+    Demo,
+}
+
+#[derive(Subcommand)]
+enum Service {
+    /// The echo service of shared/peers/common/echo.wsdl (SOAP 1.1 and 1.2 on one endpoint).
+    Echo {
+        /// Where to listen, e.g. http://127.0.0.1:8080/echo (port 0 picks a free port).
+        #[arg(long, default_value = "http://127.0.0.1:8080/echo")]
+        listen: String,
+        /// Receive timeout for request bodies, in seconds.
+        #[arg(long, default_value_t = 30.0)]
+        receive_timeout: f64,
+        /// max_buffered_message_size in bytes.
+        #[arg(long, default_value_t = 65536)]
+        max_message_size: usize,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum AddressingArg {
+    /// No WS-Addressing headers (transport addressing).
+    None,
+    /// WS-Addressing 2004/08.
+    #[value(name = "0.9")]
+    V09,
+    /// WS-Addressing 1.0.
+    #[value(name = "1.0")]
+    V10,
+}
+
+#[derive(clap::Args)]
+struct CallArgs {
+    /// The endpoint, e.g. http://127.0.0.1:8080/echo
+    url: String,
+    /// The action (SOAPAction / action parameter / wsa:Action).
+    #[arg(long)]
+    action: String,
+    /// Send SOAP 1.1.
+    #[arg(long, conflicts_with = "soap12")]
+    soap11: bool,
+    /// Send SOAP 1.2 (the default).
+    #[arg(long)]
+    soap12: bool,
+    /// File with the body content (`-` for standard input). A file whose root is a whole
+    /// soap:Envelope is sent as it is.
+    #[arg(long)]
+    body: Option<String>,
+    /// WS-Addressing version of the request headers.
+    #[arg(long, value_enum, default_value = "1.0")]
+    addressing: AddressingArg,
+    /// Timeout for every step, in seconds.
+    #[arg(long, default_value_t = 30.0)]
+    timeout: f64,
+    /// max_buffered_message_size in bytes (for request and reply).
+    #[arg(long, default_value_t = 4 * 1024 * 1024)]
+    max_message_size: usize,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_new(&cli.log).unwrap_or_else(|_| "warn".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("cannot start the runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    runtime.block_on(async {
+        match cli.command {
+            Command::Serve { service: Service::Echo { listen, receive_timeout, max_message_size } } => {
+                report(serve_echo(&listen, receive_timeout, max_message_size).await)
+            }
+            Command::Call(args) => call(args).await,
+            Command::Demo => report(demo::run().await),
+        }
+    })
+}
+
+fn report(r: anyhow::Result<()>) -> ExitCode {
+    match r {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn serve_echo(listen: &str, receive_timeout: f64, max_message_size: usize) -> anyhow::Result<()> {
+    let mut properties = ListenerProperties::default();
+    properties.channel.set_timeout(Timeout::Receive, Some(std::time::Duration::from_secs_f64(receive_timeout)));
+    properties.channel.max_buffered_message_size = max_message_size;
+    let listener = echo::open(listen, properties).await.with_context(|| format!("opening {listen}"))?;
+    println!("listening on {}", listener.url().unwrap_or_default());
+    use std::io::Write as _;
+    std::io::stdout().flush()?;
+    let serving = tokio::spawn(echo::serve(listener.clone()));
+    tokio::signal::ctrl_c().await?;
+    listener.close().await?;
+    let _ = serving.await;
+    Ok(())
+}
+
+async fn call(args: CallArgs) -> ExitCode {
+    match call_inner(&args).await {
+        Ok(body) => {
+            println!("{}", String::from_utf8_lossy(&body));
+            ExitCode::SUCCESS
+        }
+        Err(CallError::Soap(e)) if e.kind() == ErrorKind::EndpointFaultReceived => {
+            let fault = e.fault();
+            eprintln!("fault: {}", fault.map(|f| f.reason.as_str()).unwrap_or("(no reason)"));
+            if let Some(f) = fault {
+                eprintln!("code: {:?}", f.code);
+            }
+            eprintln!("HRESULT: {} ({})", e.hresult(), e.hresult().name().unwrap_or(""));
+            ExitCode::from(1)
+        }
+        Err(CallError::Soap(e)) => {
+            eprintln!("error: {e}");
+            eprintln!("HRESULT: {} ({})", e.hresult(), e.hresult().name().unwrap_or(""));
+            ExitCode::from(2)
+        }
+        Err(CallError::Local(e)) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+enum CallError {
+    Soap(soapwire::Error),
+    Local(anyhow::Error),
+}
+
+impl From<soapwire::Error> for CallError {
+    fn from(e: soapwire::Error) -> CallError {
+        CallError::Soap(e)
+    }
+}
+
+async fn call_inner(args: &CallArgs) -> Result<Bytes, CallError> {
+    let body = match args.body.as_deref() {
+        None => Bytes::new(),
+        Some("-") => {
+            let mut buf = Vec::new();
+            std::io::stdin().read_to_end(&mut buf).map_err(|e| CallError::Local(e.into()))?;
+            Bytes::from(buf)
+        }
+        Some(path) => {
+            Bytes::from(std::fs::read(path).map_err(|e| CallError::Local(anyhow::anyhow!("reading {path}: {e}")))?)
+        }
+    };
+    let version = if args.soap11 { EnvelopeVersion::Soap11 } else { EnvelopeVersion::Soap12 };
+    let addressing = match args.addressing {
+        AddressingArg::None => AddressingVersion::Transport,
+        AddressingArg::V09 => AddressingVersion::V0_9,
+        AddressingArg::V10 => AddressingVersion::V1_0,
+    };
+    let mut properties = ChannelProperties::default();
+    properties.envelope_version = version;
+    properties.addressing_version = addressing;
+    properties.max_buffered_message_size = args.max_message_size;
+    properties.reader_quotas.max_total_bytes = properties.reader_quotas.max_total_bytes.max(args.max_message_size);
+    properties.set_all_timeouts(Some(std::time::Duration::from_secs_f64(args.timeout)));
+    let channel = RequestChannel::new(properties);
+    channel.open(&args.url).await?;
+    let mut request = Message::new(version, addressing);
+    if let Some(envelope_version) = whole_envelope_version(&body) {
+        request = Message::new(envelope_version, AddressingVersion::Transport);
+        request.initialize_raw_envelope(body, Some(&args.action))?;
+    } else {
+        request.initialize_request(&args.action, body)?;
+    }
+    let mut reply = Message::new(request.envelope_version(), addressing);
+    let outcome = channel.request_reply(&mut request, &mut reply).await;
+    let closed = channel.close().await;
+    outcome?;
+    closed?;
+    Ok(reply.body_xml().clone())
+}
+
+/// The version of `bytes` if its root element is a SOAP Envelope.
+fn whole_envelope_version(bytes: &[u8]) -> Option<EnvelopeVersion> {
+    let quotas = soapwire::ReaderQuotas::default();
+    let mut reader = soapwire::XmlReader::new(bytes, &quotas).ok()?;
+    loop {
+        match reader.next().ok()? {
+            soapwire::XmlEvent::Start(s) => {
+                return if s.name.local == "Envelope" {
+                    EnvelopeVersion::from_namespace(&s.name.namespace)
+                } else {
+                    None
+                };
+            }
+            soapwire::XmlEvent::Text(_) => {}
+            _ => return None,
+        }
+    }
+}

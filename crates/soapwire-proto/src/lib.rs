@@ -13,6 +13,7 @@
 //! | [`soap`] | SOAP 1.1/1.2 envelopes, headers, `mustUnderstand`, faults, HTTP content types |
 //! | [`addressing`] | WS-Addressing 2004/08, 1.0 and transport-only; MessageID / RelatesTo |
 //! | [`channel`] | channel, listener and message state machines (the allowed-call tables) |
+//! | [`properties`] | channel and listener quotas and timeouts with their documented defaults |
 //!
 //! ## Non-features (for now)
 //! MTOM, binary XML, TCP framing, UDP and discovery arrive with later work; see the
@@ -23,6 +24,7 @@
 pub mod addressing;
 pub mod channel;
 pub mod error;
+pub mod properties;
 pub mod soap;
 pub mod xml;
 

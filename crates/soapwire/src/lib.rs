@@ -1,1 +1,50 @@
-//! soapwire runtime (stub)
+//! # soapwire
+//!
+//! SOAP 1.1 / 1.2 and WS-Addressing over HTTP, with the channel, listener and message
+//! semantics of the Windows Web Services API (WWSAPI, `webservices.h`): explicit states,
+//! `close` versus `abort`, every quota and timeout a property with the documented default,
+//! and errors that carry the exact `WS_E_*` `HRESULT`.
+//!
+//! The protocol logic lives in the sans-IO crate [`soapwire_proto`]; this crate drives it
+//! with tokio and hyper 1.
+//!
+//! | type | WWSAPI | role |
+//! | --- | --- | --- |
+//! | [`RequestChannel`] | `WS_CHANNEL_TYPE_REQUEST` | client: send a request, read the reply |
+//! | [`Listener`] | `WS_LISTENER` | server: bind, queue requests, accept channels |
+//! | [`ReplyChannel`] | `WS_CHANNEL_TYPE_REPLY` | server: one request, at most one reply |
+//! | [`Message`] | `WS_MESSAGE` | headers in memory, body as raw XML read by a streaming reader |
+//! | [`Error`] | `WS_ERROR` + `HRESULT` | `kind()`, `hresult()`, strings, received fault |
+//!
+//! ```no_run
+//! # async fn demo() -> soapwire::Result<()> {
+//! use soapwire::{ChannelProperties, RequestChannel};
+//!
+//! let channel = RequestChannel::new(ChannelProperties::default());
+//! channel.open("http://127.0.0.1:8080/echo").await?;
+//! let reply = channel.call("http://example.org/echo/echo",
+//!     r#"<e:echo xmlns:e="http://example.org/echo"><e:message>hi</e:message></e:echo>"#).await?;
+//! channel.close().await?;
+//! # Ok(()) }
+//! ```
+//!
+//! ## Non-features (for now)
+//! HTTPS, MTOM, TCP (net.tcp), UDP, discovery and streamed input arrive with later work.
+
+#![forbid(unsafe_code)]
+
+mod core;
+mod http;
+mod message;
+
+pub use http::client::RequestChannel;
+pub use http::listener::Listener;
+pub use http::reply::ReplyChannel;
+pub use message::Message;
+pub use soapwire_proto;
+pub use soapwire_proto::addressing::{AddressingHeaders, AddressingVersion, EndpointReference};
+pub use soapwire_proto::channel::{ChannelState, ListenerState, MessageState};
+pub use soapwire_proto::error::{Error, ErrorKind, Hresult, Result};
+pub use soapwire_proto::properties::{ChannelProperties, ListenerProperties, Timeout, TransferMode};
+pub use soapwire_proto::soap::{EnvelopeVersion, Fault, FaultCode, Header};
+pub use soapwire_proto::xml::{QName, ReaderQuotas, XmlEvent, XmlReader, XmlWriter};

@@ -1,0 +1,170 @@
+//! The echo service of `shared/peers/common/echo.wsdl` (`echo(string)`, `echoData(base64Binary)`),
+//! written against soapwire's public API as any user would write a service: a listener, an
+//! accept loop, one task per accepted reply channel.
+
+use std::sync::Arc;
+
+use base64::Engine as _;
+use soapwire::{
+    Error, ErrorKind, Listener, ListenerProperties, Message, ReaderQuotas, ReplyChannel, XmlEvent, XmlWriter,
+};
+
+/// The service's target namespace.
+pub(crate) const NS: &str = "http://example.org/echo";
+/// Action of `echo`.
+pub(crate) const ECHO_ACTION: &str = "http://example.org/echo/echo";
+/// Action of `echoData`.
+pub(crate) const ECHO_DATA_ACTION: &str = "http://example.org/echo/echoData";
+/// The WSDL served at `?wsdl` (addresses rewritten to the real URL).
+pub(crate) const WSDL: &str = include_str!("echo.wsdl");
+
+/// Opens a listener for the echo service at `url` (SOAP 1.1 and 1.2 on the same endpoint)
+/// and returns it; [`serve`] runs the accept loop.
+pub(crate) async fn open(url: &str, properties: ListenerProperties) -> soapwire::Result<Arc<Listener>> {
+    let mut properties = properties;
+    properties.any_envelope_version = true;
+    let listener = Arc::new(Listener::new(properties));
+    listener.set_wsdl(WSDL);
+    listener.open(url).await?;
+    Ok(listener)
+}
+
+/// Accepts channels until the listener is closed or aborted, serving each in its own task.
+pub(crate) async fn serve(listener: Arc<Listener>) {
+    loop {
+        let channel = ReplyChannel::new(&listener);
+        match listener.accept_channel(&channel).await {
+            Ok(()) => {
+                tokio::spawn(serve_channel(channel));
+            }
+            Err(e) if e.kind() == ErrorKind::QuotaExceeded => {
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+            Err(e) => {
+                tracing::debug!("echo service stops accepting: {e}");
+                return;
+            }
+        }
+    }
+}
+
+/// Serves one request/reply exchange.
+pub(crate) async fn serve_channel(channel: ReplyChannel) {
+    let mut request = channel.new_message();
+    match channel.receive_message(&mut request).await {
+        Ok(true) => {
+            let quotas = &channel.properties().reader_quotas;
+            let outcome = match answer(&request, quotas) {
+                Ok((action, body)) => {
+                    let mut reply = channel.new_message();
+                    match reply.initialize_reply(&request, action, body) {
+                        Ok(()) => channel.send_reply(&mut reply).await,
+                        Err(e) => Err(e),
+                    }
+                }
+                Err(e) => channel.send_fault_for_error(Some(&request), &e).await,
+            };
+            if let Err(e) = outcome {
+                tracing::debug!("sending the reply failed: {e}");
+            }
+        }
+        Ok(false) => {}
+        Err(e) if matches!(e.kind(), ErrorKind::InvalidFormat | ErrorKind::QuotaExceeded) => {
+            tracing::debug!("bad request: {e}");
+            if let Err(e2) = channel.send_fault_for_error(None, &e).await {
+                tracing::debug!("sending the fault failed: {e2}");
+            }
+        }
+        Err(e) => {
+            // Timeouts and broken connections: nothing can be answered.
+            tracing::debug!("receiving the request failed: {e}");
+            channel.abort();
+        }
+    }
+    if let Err(e) = channel.close().await {
+        tracing::debug!("closing the channel: {e}");
+    }
+}
+
+/// Computes the reply (action, body XML) for a request, or the error to fault with.
+pub(crate) fn answer(request: &Message, quotas: &ReaderQuotas) -> soapwire::Result<(&'static str, Vec<u8>)> {
+    let element = request.body_element(quotas)?;
+    let operation = match (request.action(), element.as_ref()) {
+        (Some(ECHO_ACTION), _) => "echo",
+        (Some(ECHO_DATA_ACTION), _) => "echoData",
+        (_, Some(q)) if q.namespace == NS && (q.local == "echo" || q.local == "echoData") => {
+            if q.local == "echo" {
+                "echo"
+            } else {
+                "echoData"
+            }
+        }
+        (action, _) => {
+            return Err(Error::new(
+                ErrorKind::EndpointActionNotSupported,
+                format!("the echo service has no operation for action {:?}", action.unwrap_or("")),
+            ));
+        }
+    };
+    let text = read_parameter(request, quotas, operation, if operation == "echo" { "message" } else { "data" })?;
+    let mut w = XmlWriter::with_capacity(text.as_ref().map_or(0, |t| t.len()) + 160);
+    if operation == "echo" {
+        w.start_element(Some("e"), "echoResponse");
+        w.namespace_decl(Some("e"), NS);
+        if let Some(t) = &text {
+            w.element_with_text(Some("e"), "message", t);
+        }
+        w.end_element();
+        Ok(("http://example.org/echo/EchoPortType/echoResponse", w.into_bytes()))
+    } else {
+        let b64 = text.unwrap_or_default();
+        let compact: String = b64.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+        base64::engine::general_purpose::STANDARD
+            .decode(compact.as_bytes())
+            .map_err(|e| Error::invalid_format(format!("echoData/data is not valid base64: {e}")))?;
+        w.start_element(Some("e"), "echoDataResponse");
+        w.namespace_decl(Some("e"), NS);
+        w.element_with_text(Some("e"), "data", &compact);
+        w.end_element();
+        Ok(("http://example.org/echo/EchoPortType/echoDataResponse", w.into_bytes()))
+    }
+}
+
+/// Reads the text of `<e:operation><e:parameter>text</e:parameter></e:operation>`.
+fn read_parameter(
+    request: &Message,
+    quotas: &ReaderQuotas,
+    operation: &str,
+    parameter: &str,
+) -> soapwire::Result<Option<String>> {
+    let mut reader = request.body_reader(quotas)?;
+    let mut depth = 0usize;
+    loop {
+        match reader.next()? {
+            XmlEvent::Start(start) => {
+                depth += 1;
+                if depth == 1 && !(start.name.namespace == NS && start.name.local == operation) {
+                    return Err(Error::invalid_format(format!(
+                        "expected {{{NS}}}{operation}, found {{{}}}{}",
+                        start.name.namespace, start.name.local
+                    )));
+                }
+                if depth == 2 && start.name.namespace == NS && start.name.local == parameter {
+                    return reader.read_text().map(Some);
+                }
+                if depth == 2 {
+                    reader.skip_element()?;
+                    depth -= 1;
+                }
+            }
+            XmlEvent::End => {
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    return Ok(None);
+                }
+            }
+            XmlEvent::Text(_) => {}
+            XmlEvent::Eof => return Ok(None),
+        }
+    }
+}

@@ -1,0 +1,241 @@
+//! Channel and listener properties: every quota and timeout with its documented default.
+//!
+//! This module owns the `WS_CHANNEL_PROPERTY_*` / `WS_LISTENER_PROPERTY_*` analogues that the
+//! runtime needs (spec §1.11). Timeouts are `Option<Duration>`, where `None` means
+//! `INFINITE`. As in WWSAPI, [`ChannelProperties::enable_timeouts`] set to `false` turns
+//! every timeout that was not explicitly set into `INFINITE`.
+//!
+//! One deliberate deviation: WWSAPI documents `RESOLVE_TIMEOUT` as `INFINITE`; soapwire
+//! bounds every wait, so it defaults to 30 s like the others.
+//!
+//! ```
+//! use std::time::Duration;
+//! use soapwire_proto::properties::{ChannelProperties, Timeout};
+//!
+//! let mut p = ChannelProperties::default();
+//! assert_eq!(p.timeout(Timeout::Close), Some(Duration::from_secs(30)));
+//! p.set_timeout(Timeout::Receive, Some(Duration::from_millis(500)));
+//! p.enable_timeouts = false;
+//! assert_eq!(p.timeout(Timeout::Close), None); // INFINITE: not set explicitly
+//! assert_eq!(p.timeout(Timeout::Receive), Some(Duration::from_millis(500)));
+//! ```
+
+use std::time::Duration;
+
+use crate::addressing::AddressingVersion;
+use crate::soap::EnvelopeVersion;
+use crate::xml::ReaderQuotas;
+
+/// The default of every channel timeout: 30 seconds.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The channel timeouts (`WS_CHANNEL_PROPERTY_*_TIMEOUT`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Timeout {
+    /// DNS resolution of the endpoint host.
+    Resolve,
+    /// Establishing the connection (and any transport handshake).
+    Connect,
+    /// Sending a message's bytes (HTTP: request headers and body).
+    Send,
+    /// Waiting for the whole HTTP response header block after the request was sent.
+    ReceiveResponse,
+    /// Receiving a message's bytes.
+    Receive,
+    /// The close handshake, and how long `close` waits for pending I/O.
+    Close,
+}
+
+impl Timeout {
+    const ALL: [Timeout; 6] =
+        [Timeout::Resolve, Timeout::Connect, Timeout::Send, Timeout::ReceiveResponse, Timeout::Receive, Timeout::Close];
+
+    fn index(self) -> usize {
+        match self {
+            Timeout::Resolve => 0,
+            Timeout::Connect => 1,
+            Timeout::Send => 2,
+            Timeout::ReceiveResponse => 3,
+            Timeout::Receive => 4,
+            Timeout::Close => 5,
+        }
+    }
+}
+
+/// How message bodies move (`WS_TRANSFER_MODE`). Only HTTP honours streaming.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum TransferMode {
+    /// Whole messages are buffered (the default): `max_buffered_message_size` applies.
+    #[default]
+    Buffered,
+    /// Received bodies are delivered as they arrive.
+    StreamedInput,
+    /// Sent bodies are transmitted as they are written.
+    StreamedOutput,
+    /// Both directions streamed.
+    Streamed,
+}
+
+impl TransferMode {
+    /// True if sent messages are streamed.
+    pub fn streams_output(self) -> bool {
+        matches!(self, TransferMode::StreamedOutput | TransferMode::Streamed)
+    }
+
+    /// True if received messages are streamed.
+    pub fn streams_input(self) -> bool {
+        matches!(self, TransferMode::StreamedInput | TransferMode::Streamed)
+    }
+}
+
+/// Properties of one channel, with the documented WWSAPI defaults.
+#[derive(Clone, Debug)]
+pub struct ChannelProperties {
+    timeouts: [Option<Duration>; 6],
+    explicit: [bool; 6],
+    /// `WS_CHANNEL_PROPERTY_ENABLE_TIMEOUTS` (default `true`). When `false`, every timeout not
+    /// set explicitly with [`ChannelProperties::set_timeout`] is `INFINITE`.
+    pub enable_timeouts: bool,
+    /// `WS_CHANNEL_PROPERTY_MAX_BUFFERED_MESSAGE_SIZE`: the largest encoded envelope sent or
+    /// received in buffered mode (default 65536). Larger is `WS_E_QUOTA_EXCEEDED`.
+    pub max_buffered_message_size: usize,
+    /// `WS_CHANNEL_PROPERTY_MAX_STREAMED_MESSAGE_SIZE` (default 4194304).
+    pub max_streamed_message_size: u64,
+    /// `WS_CHANNEL_PROPERTY_MAX_HTTP_REQUEST_HEADERS_BUFFER_SIZE`: the whole HTTP request
+    /// header block a server accepts (default 65536).
+    pub max_http_request_headers_buffer_size: usize,
+    /// `WS_MESSAGE_PROPERTY_MAX_PROCESSED_HEADERS` analogue: header blocks per message (default 64).
+    pub max_headers: usize,
+    /// XML reader quotas applied to every received envelope.
+    pub reader_quotas: ReaderQuotas,
+    /// `WS_CHANNEL_PROPERTY_ENVELOPE_VERSION` (HTTP default SOAP 1.2).
+    pub envelope_version: EnvelopeVersion,
+    /// `WS_CHANNEL_PROPERTY_ADDRESSING_VERSION` (HTTP default WS-Addressing 1.0).
+    pub addressing_version: AddressingVersion,
+    /// `WS_CHANNEL_PROPERTY_TRANSFER_MODE` (default buffered).
+    pub transfer_mode: TransferMode,
+    /// `WS_CHANNEL_PROPERTY_NO_DELAY` (`TCP_NODELAY`). soapwire turns it on for HTTP, where
+    /// Nagle's algorithm only adds latency to request/reply.
+    pub no_delay: bool,
+}
+
+impl Default for ChannelProperties {
+    fn default() -> ChannelProperties {
+        ChannelProperties {
+            timeouts: [Some(DEFAULT_TIMEOUT); 6],
+            explicit: [false; 6],
+            enable_timeouts: true,
+            max_buffered_message_size: 65536,
+            max_streamed_message_size: 4_194_304,
+            max_http_request_headers_buffer_size: 65536,
+            max_headers: 64,
+            reader_quotas: ReaderQuotas::default(),
+            envelope_version: EnvelopeVersion::Soap12,
+            addressing_version: AddressingVersion::V1_0,
+            transfer_mode: TransferMode::Buffered,
+            no_delay: true,
+        }
+    }
+}
+
+impl ChannelProperties {
+    /// The effective value of a timeout (`None` = `INFINITE`), honouring `enable_timeouts`.
+    pub fn timeout(&self, which: Timeout) -> Option<Duration> {
+        let i = which.index();
+        if !self.enable_timeouts && !self.explicit[i] {
+            return None;
+        }
+        self.timeouts[i]
+    }
+
+    /// Sets a timeout explicitly (`None` = `INFINITE`). An explicitly set timeout applies even
+    /// when `enable_timeouts` is `false`.
+    pub fn set_timeout(&mut self, which: Timeout, value: Option<Duration>) -> &mut ChannelProperties {
+        let i = which.index();
+        self.timeouts[i] = value;
+        self.explicit[i] = true;
+        self
+    }
+
+    /// Sets every timeout at once (handy in tests).
+    pub fn set_all_timeouts(&mut self, value: Option<Duration>) -> &mut ChannelProperties {
+        for t in Timeout::ALL {
+            self.set_timeout(t, value);
+        }
+        self
+    }
+}
+
+/// Properties of a listener, with documented defaults. soapwire puts a bound on every
+/// resource a remote peer can make the listener hold.
+#[derive(Clone, Debug)]
+pub struct ListenerProperties {
+    /// Properties given to every channel created for this listener.
+    pub channel: ChannelProperties,
+    /// Requests received and waiting for an `accept_channel` (the listener's queue).
+    /// Past it, new requests are answered `503 Service Unavailable` (default 1024).
+    pub max_pending_requests: usize,
+    /// Concurrent `accept_channel` calls; one more is `WS_E_QUOTA_EXCEEDED` (default 256).
+    pub max_accepting_channels: usize,
+    /// Accepted channels open at once; `accept_channel` waits while this many are open
+    /// (default 1024).
+    pub max_open_channels: usize,
+    /// Concurrent TCP connections; more are closed right after accept (default 4096).
+    pub max_connections: usize,
+    /// How long a connection may take to send a complete HTTP request header block, and how
+    /// long an idle keep-alive connection is kept (default 30 s).
+    pub header_read_timeout: Duration,
+    /// `WS_LISTENER_PROPERTY_CLOSE_TIMEOUT`: grace period for responses still being written
+    /// when the listener closes (default 5 s).
+    pub close_timeout: Duration,
+    /// Accept both SOAP 1.1 and SOAP 1.2 requests on this listener, each reply channel taking
+    /// the request's version (a soapwire extension; WWSAPI fixes one version per channel, and
+    /// so does the default `false`: a request of the other version gets a `VersionMismatch`
+    /// fault).
+    pub any_envelope_version: bool,
+}
+
+impl Default for ListenerProperties {
+    fn default() -> ListenerProperties {
+        ListenerProperties {
+            channel: ChannelProperties::default(),
+            max_pending_requests: 1024,
+            max_accepting_channels: 256,
+            max_open_channels: 1024,
+            max_connections: 4096,
+            header_read_timeout: DEFAULT_TIMEOUT,
+            close_timeout: Duration::from_secs(5),
+            any_envelope_version: false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_channel_timeout_defaults_to_30_seconds() {
+        let p = ChannelProperties::default();
+        for t in Timeout::ALL {
+            assert_eq!(p.timeout(t), Some(Duration::from_secs(30)), "{t:?}");
+        }
+        assert_eq!(p.max_buffered_message_size, 65536);
+        assert_eq!(p.max_http_request_headers_buffer_size, 65536);
+        assert!(p.enable_timeouts);
+    }
+
+    #[test]
+    fn disabling_timeouts_makes_unset_ones_infinite() {
+        let mut p = ChannelProperties::default();
+        p.set_timeout(Timeout::Send, Some(Duration::from_secs(1)));
+        p.enable_timeouts = false;
+        assert_eq!(p.timeout(Timeout::Send), Some(Duration::from_secs(1)));
+        assert_eq!(p.timeout(Timeout::Receive), None);
+    }
+
+    #[test]
+    fn listener_close_timeout_defaults_to_5_seconds() {
+        assert_eq!(ListenerProperties::default().close_timeout, Duration::from_secs(5));
+    }
+}

@@ -1,0 +1,96 @@
+//! The HTTP binding (`WS_HTTP_CHANNEL_BINDING`) on hyper 1: request channels for clients,
+//! a listener and reply channels for servers.
+
+mod body;
+pub(crate) mod client;
+pub(crate) mod listener;
+mod monitor;
+pub(crate) mod reply;
+
+use std::fmt;
+
+use soapwire_proto::{Error, ErrorKind, Result};
+
+/// A parsed `http://host[:port]/path[?query]` endpoint address.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct EndpointUrl {
+    pub(crate) host: String,
+    pub(crate) port: u16,
+    /// `host:port` as it goes in the `Host` header.
+    pub(crate) authority: String,
+    pub(crate) path_and_query: String,
+}
+
+impl EndpointUrl {
+    /// Parses an endpoint URL; anything but `http` with a host is `WS_E_INVALID_ENDPOINT_URL`.
+    pub(crate) fn parse(url: &str) -> Result<EndpointUrl> {
+        let invalid =
+            |why: &str| Error::new(ErrorKind::InvalidEndpointUrl, format!("invalid endpoint URL {url:?}: {why}"));
+        let uri: http::Uri = url.parse().map_err(|_| invalid("not a URL"))?;
+        match uri.scheme_str() {
+            Some("http") => {}
+            Some("https") => return Err(Error::new(ErrorKind::NotSupported, "https is not supported yet")),
+            _ => return Err(invalid("the scheme must be http")),
+        }
+        let authority = uri.authority().ok_or_else(|| invalid("no host"))?;
+        let host = authority.host().trim_start_matches('[').trim_end_matches(']').to_owned();
+        if host.is_empty() {
+            return Err(invalid("no host"));
+        }
+        let port = authority.port_u16().unwrap_or(80);
+        let path_and_query = uri.path_and_query().map(|p| p.as_str().to_owned()).unwrap_or_else(|| "/".to_owned());
+        Ok(EndpointUrl { host, port, authority: authority.as_str().to_owned(), path_and_query })
+    }
+
+    /// The path without the query.
+    pub(crate) fn path(&self) -> &str {
+        self.path_and_query.split('?').next().unwrap_or("/")
+    }
+}
+
+impl fmt::Display for EndpointUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "http://{}{}", self.authority, self.path_and_query)
+    }
+}
+
+/// Maps an I/O error to the documented code (the canonical-error principle of
+/// `WS_ERROR`: the transport's own code is kept in the string).
+pub(crate) fn io_error(e: std::io::Error, what: &str) -> Error {
+    use std::io::ErrorKind as Io;
+    let kind = match e.kind() {
+        Io::ConnectionRefused | Io::NotFound => ErrorKind::EndpointNotFound,
+        Io::HostUnreachable | Io::NetworkUnreachable | Io::NetworkDown => ErrorKind::EndpointUnreachable,
+        Io::ConnectionReset | Io::ConnectionAborted | Io::BrokenPipe | Io::UnexpectedEof | Io::NotConnected => {
+            ErrorKind::EndpointDisconnected
+        }
+        Io::TimedOut => ErrorKind::OperationTimedOut,
+        Io::AddrInUse => ErrorKind::AddressInUse,
+        Io::AddrNotAvailable => ErrorKind::AddressNotAvailable,
+        Io::PermissionDenied => ErrorKind::AddressNotAvailable,
+        Io::OutOfMemory => ErrorKind::OutOfMemory,
+        _ => ErrorKind::Other,
+    };
+    Error::new(kind, format!("{what}: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoint_url_parses_host_port_and_path() {
+        let u = EndpointUrl::parse("http://127.0.0.1:8080/echo?x=1").unwrap();
+        assert_eq!((u.host.as_str(), u.port, u.path()), ("127.0.0.1", 8080, "/echo"));
+        assert_eq!(u.to_string(), "http://127.0.0.1:8080/echo?x=1");
+        let u = EndpointUrl::parse("http://[::1]/").unwrap();
+        assert_eq!((u.host.as_str(), u.port), ("::1", 80));
+    }
+
+    #[test]
+    fn non_http_url_is_invalid_endpoint_url() {
+        for bad in ["ftp://x/", "not a url", "/relative", "net.tcp://h/"] {
+            assert_eq!(EndpointUrl::parse(bad).unwrap_err().kind(), ErrorKind::InvalidEndpointUrl, "{bad}");
+        }
+    }
+}
