@@ -2,6 +2,8 @@
 //! one test per sentence, on real loopback sockets. Where the exact timing of the peer
 //! matters, the peer is a raw TCP fake that reads and writes bytes by hand.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -228,7 +230,7 @@ async fn graceful_close_error_is_returned_and_channel_still_closed() {
     assert!(channel.receive_message(&mut msg).await.unwrap());
     // The client resets the connection before the server answers.
     let s = client.await.unwrap();
-    s.set_linger(Some(Duration::ZERO)).unwrap();
+    s.set_zero_linger().unwrap();
     drop(s);
     tokio::time::sleep(Duration::from_millis(100)).await;
     // No reply was sent and nothing is being read or written: close is graceful (202), and
