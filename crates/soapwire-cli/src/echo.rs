@@ -89,16 +89,14 @@ pub(crate) async fn serve_channel(channel: ReplyChannel) {
 /// Computes the reply (action, body XML) for a request, or the error to fault with.
 pub(crate) fn answer(request: &Message, quotas: &ReaderQuotas) -> soapwire::Result<(&'static str, Vec<u8>)> {
     let element = request.body_element(quotas)?;
+    // Dispatch on the action, as WCF and WWSAPI service hosts do; fall back to the body
+    // element only when the request carried no action at all (SOAP 1.1 with an empty
+    // SOAPAction).
     let operation = match (request.action(), element.as_ref()) {
         (Some(ECHO_ACTION), _) => "echo",
         (Some(ECHO_DATA_ACTION), _) => "echoData",
-        (_, Some(q)) if q.namespace == NS && (q.local == "echo" || q.local == "echoData") => {
-            if q.local == "echo" {
-                "echo"
-            } else {
-                "echoData"
-            }
-        }
+        (None, Some(q)) if q.namespace == NS && q.local == "echo" => "echo",
+        (None, Some(q)) if q.namespace == NS && q.local == "echoData" => "echoData",
         (action, _) => {
             return Err(Error::new(
                 ErrorKind::EndpointActionNotSupported,

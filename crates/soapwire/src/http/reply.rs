@@ -21,7 +21,6 @@ use soapwire_proto::{Error, ErrorKind, Result};
 use tokio::sync::{OwnedSemaphorePermit, oneshot, watch};
 
 use super::body::{BodyProgress, OutBody, TrackedBody};
-use super::client::read_body_limited;
 use super::listener::{Exchange, Listener, Reply};
 use super::monitor::ConnectionMonitor;
 use crate::core::ChannelCore;
@@ -177,7 +176,7 @@ impl ReplyChannel {
         }
         let limit = self.properties.max_buffered_message_size;
         let bytes = op
-            .run("receiving the request", self.properties.timeout(Timeout::Receive), read_body_limited(body, limit))
+            .run("receiving the request", self.properties.timeout(Timeout::Receive), read_request_body(body, limit))
             .await?;
         let envelope =
             Envelope::parse(bytes, Some(version), &self.properties.reader_quotas, self.properties.max_headers)?;
@@ -347,6 +346,54 @@ impl ReplyChannel {
     }
 }
 
+/// How much of an over-quota request body is read and discarded so that the fault can be
+/// delivered: clients that write the whole request before reading the response (gSOAP, most
+/// blocking stacks) would otherwise get a broken pipe instead of the fault. Past this, the
+/// connection is dropped after the fault.
+const MAX_DRAIN_BYTES: u64 = 4 * 1024 * 1024;
+
+/// Reads the request body within `limit`. On `QuotaExceeded`, discards up to
+/// [`MAX_DRAIN_BYTES`] more so the connection can carry the fault back.
+async fn read_request_body(mut body: Incoming, limit: usize) -> Result<Bytes> {
+    use http_body::Body as _;
+    use http_body_util::BodyExt as _;
+    let declared = body.size_hint().exact();
+    if declared.is_some_and(|d| d > limit as u64) {
+        if declared.is_some_and(|d| d <= MAX_DRAIN_BYTES) {
+            while let Some(Ok(_)) = body.frame().await {}
+        }
+        return Err(Error::quota_exceeded(format!(
+            "the request is {} bytes, more than max_buffered_message_size ({limit})",
+            declared.unwrap_or_default()
+        )));
+    }
+    let mut buf = bytes::BytesMut::new();
+    let mut drained: u64 = 0;
+    let mut over = false;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(super::client::hyper_error)?;
+        if let Ok(data) = frame.into_data() {
+            if over {
+                drained += data.len() as u64;
+                if drained > MAX_DRAIN_BYTES {
+                    break;
+                }
+            } else if buf.len() + data.len() > limit {
+                over = true;
+                buf = bytes::BytesMut::new();
+            } else {
+                buf.extend_from_slice(&data);
+            }
+        }
+    }
+    if over {
+        return Err(Error::quota_exceeded(format!(
+            "the request is more than max_buffered_message_size ({limit}) bytes"
+        )));
+    }
+    Ok(buf.freeze())
+}
+
 /// The HTTP status for a fault (SOAP 1.2 HTTP binding §7.5.2; SOAP 1.1 always 500).
 fn fault_status(fault: &Fault, version: EnvelopeVersion) -> StatusCode {
     match (version, &fault.code) {
@@ -354,6 +401,3 @@ fn fault_status(fault: &Fault, version: EnvelopeVersion) -> StatusCode {
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
-
-#[allow(dead_code)]
-fn _unused(_: Bytes) {}
