@@ -232,3 +232,21 @@ fn unknown_action_gets_action_not_supported_even_with_a_known_body() {
     assert!(text.contains("ActionNotSupported"), "{text}");
     echo_works(&server.addr);
 }
+
+#[test]
+fn non_anonymous_reply_to_gets_a_fault_and_no_outbound_connection() {
+    let server = start_server();
+    // A loopback port that records whether anything connects to it.
+    let trap = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    trap.set_nonblocking(true).unwrap();
+    let reply_to = format!("http://{}/steal", trap.local_addr().unwrap());
+    let body = format!(
+        r#"<?xml version="1.0"?><s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/" xmlns:a="http://www.w3.org/2005/08/addressing"><s:Header><a:Action>http://example.org/echo/echo</a:Action><a:MessageID>urn:uuid:1</a:MessageID><a:ReplyTo><a:Address>{reply_to}</a:Address></a:ReplyTo></s:Header><s:Body><e:echo xmlns:e="http://example.org/echo"><e:message>x</e:message></e:echo></s:Body></s:Envelope>"#
+    );
+    let (status, text) = exchange(&server.addr, &post(&server.addr, SOAP11, body.as_bytes())).expect("a response");
+    assert_eq!(status, 500, "{text}");
+    assert!(text.contains("OnlyAnonymousAddressSupported"), "{text}");
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(trap.accept().is_err(), "the server must never connect to the ReplyTo address");
+    echo_works(&server.addr);
+}

@@ -196,7 +196,35 @@ impl ReplyChannel {
         message.set_envelope_version(version);
         message.fill_from(envelope, action, &self.properties.reader_quotas)?;
         message.state_machine().read_completed()?;
+        self.check_reply_address(message)?;
         Ok(true)
+    }
+
+    /// WWSAPI's security advice, soapwire's rule: replies and faults only ever go back on the
+    /// connection the request came on. A request whose ReplyTo or FaultTo names another
+    /// address gets a `wsa:OnlyAnonymousAddressSupported` fault (WS-Addressing 1.0 Metadata;
+    /// `InvalidMessageInformationHeader` for 2004/08) instead of a reply sent elsewhere.
+    fn check_reply_address(&self, message: &mut Message) -> Result<()> {
+        let version = message.addressing_version();
+        if message.addressing().reply_is_anonymous(version) {
+            return Ok(());
+        }
+        let (ns, subcode) = match version.namespace() {
+            Some(ns) if version == soapwire_proto::addressing::AddressingVersion::V0_9 => {
+                (ns, "InvalidMessageInformationHeader")
+            }
+            Some(ns) => (ns, "OnlyAnonymousAddressSupported"),
+            None => return Ok(()),
+        };
+        let mut fault = Fault::new(
+            FaultCode::Sender,
+            "this endpoint only replies on the request's own connection (anonymous ReplyTo and FaultTo)",
+        );
+        fault.subcodes.push(QName::new(ns, subcode));
+        self.with(|s| s.receive_fault = Some(fault));
+        Err(Error::invalid_format(
+            "ReplyTo or FaultTo is not the anonymous address; only anonymous replies are supported",
+        ))
     }
 
     /// `WsSendReplyMessage`: sends `reply` (initialized with [`Message::initialize_reply`])
