@@ -106,10 +106,15 @@ impl TrackedBody {
 
 impl Drop for TrackedBody {
     fn drop(&mut self) {
-        if !self.finished {
-            if let Some((progress, _)) = &self.tracker {
-                let _ = progress.send(BodyProgress::Dropped);
-            }
+        if self.finished {
+            return;
+        }
+        if self.inner.is_end_stream() {
+            // hyper never polls a body that is already at its end (the empty one of a 202):
+            // it drops it as it encodes the head, so the whole body was taken.
+            self.mark_taken();
+        } else if let Some((progress, _)) = &self.tracker {
+            let _ = progress.send(BodyProgress::Dropped);
         }
     }
 }

@@ -471,17 +471,24 @@ impl RequestChannel {
     /// future of its response. The connection stays in the channel while the response is
     /// awaited; a cancelled dispatch drops it.
     async fn dispatch(&self, request: Request<OutBody>) -> Result<ResponseFuture> {
-        let existing = self.with(|s| s.connection.take());
-        let mut connection = match existing {
-            Some(c) if !c.sender.is_closed() => c,
-            _ => {
+        // A kept-alive connection the server closed since the last exchange is replaced:
+        // `is_closed` may not know it yet when the connection task is still winding down
+        // on another thread, `ready` does.
+        let reused = match self.with(|s| s.connection.take()) {
+            Some(mut c) if !c.sender.is_closed() => c.sender.ready().await.is_ok().then_some(c),
+            _ => None,
+        };
+        let mut connection = match reused {
+            Some(c) => c,
+            None => {
                 let url = self
                     .with(|s| s.url.clone())
                     .ok_or_else(|| Error::invalid_operation("the channel has no address"))?;
-                connect(&url, &self.properties).await?
+                let mut c = connect(&url, &self.properties).await?;
+                c.sender.ready().await.map_err(hyper_error)?;
+                c
             }
         };
-        connection.sender.ready().await.map_err(hyper_error)?;
         let future = connection.sender.send_request(request);
         self.with(|s| s.connection = Some(connection));
         Ok(Box::pin(future))
