@@ -1032,3 +1032,31 @@ async fn next_call_reconnects_after_the_server_closed_the_connection() {
     assert_eq!(fake.requests().len(), 2);
     assert_eq!(fake.accepts(), 2);
 }
+
+#[tokio::test]
+async fn streamed_write_over_max_streamed_message_size_is_quota_exceeded_and_aborted_on_the_wire() {
+    let tcp = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/svc", tcp.local_addr().unwrap());
+    let server = tokio::spawn(async move {
+        let (mut s, _) = tcp.accept().await.unwrap();
+        let mut seen = Vec::new();
+        let _ = tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut seen)).await;
+        seen
+    });
+    let mut p = props();
+    p.max_streamed_message_size = 1000;
+    let channel = RequestChannel::new(p.clone());
+    channel.open(&url).await.unwrap();
+    let mut msg = request(&p);
+    channel.write_message_start(&mut msg).await.unwrap();
+    channel.write_body(&msg, "x".repeat(600)).await.unwrap();
+    let e = channel.write_body(&msg, "y".repeat(600)).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::QuotaExceeded);
+    // The message is no longer being written; the channel stays usable and closes gracefully.
+    assert_eq!(channel.write_message_end(&mut msg).await.unwrap_err().kind(), ErrorKind::InvalidOperation);
+    channel.close().await.unwrap();
+    let seen = server.await.unwrap();
+    let text = String::from_utf8_lossy(&seen);
+    assert!(!text.contains("yyyy"), "the over-quota chunk must not be sent");
+    assert!(!text.ends_with("0\r\n\r\n"), "the request must not look complete");
+}

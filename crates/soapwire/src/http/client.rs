@@ -55,6 +55,8 @@ struct ClientState {
     awaiting_reply_to: Option<Option<String>>,
     /// The chunk sender of a message being written in streamed mode.
     body_tx: Option<mpsc::Sender<std::result::Result<Bytes, std::io::Error>>>,
+    /// Bytes sent so far of the message being written (`max_streamed_message_size`).
+    streamed_bytes: u64,
 }
 
 /// The client side of request/reply over HTTP: `open`, then any number of
@@ -281,6 +283,7 @@ impl RequestChannel {
             s.response = Some(future);
             s.awaiting_reply_to = Some(reply_to);
             s.body_tx = Some(tx.clone());
+            s.streamed_bytes = 0;
         });
         op.run(
             "writing the envelope start",
@@ -296,8 +299,25 @@ impl RequestChannel {
         if !self.core.is_associated(Direction::Write, message.id()) {
             return Err(Error::invalid_operation("the message is not being written on this channel"));
         }
-        let tx = self.with(|s| s.body_tx.clone()).ok_or_else(|| Error::aborted("the message write was aborted"))?;
-        op.run("writing the body", self.properties.timeout(Timeout::Send), send_chunk(&tx, xml.into())).await
+        let xml: Bytes = xml.into();
+        let limit = self.properties.max_streamed_message_size;
+        let (tx, total) = self.with(|s| {
+            s.streamed_bytes = s.streamed_bytes.saturating_add(xml.len() as u64);
+            (s.body_tx.clone(), s.streamed_bytes)
+        });
+        let tx = tx.ok_or_else(|| Error::aborted("the message write was aborted"))?;
+        if total > limit {
+            // The message cannot be completed: abort it on the wire so the server sees a
+            // failed request, not a truncated one, and end the association.
+            let _ = tx.try_send(Err(std::io::Error::other("max_streamed_message_size exceeded")));
+            self.with(|s| s.body_tx = None);
+            self.core.disassociate(Direction::Write);
+            self.drop_connection();
+            return Err(Error::quota_exceeded(format!(
+                "the streamed message exceeds max_streamed_message_size ({limit} bytes)"
+            )));
+        }
+        op.run("writing the body", self.properties.timeout(Timeout::Send), send_chunk(&tx, xml)).await
     }
 
     /// `WsWriteMessageEnd`: sends the closing tags and ends the request body.
