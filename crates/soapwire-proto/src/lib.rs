@@ -10,20 +10,22 @@
 //! | --- | --- |
 //! | [`error`] | the WWSAPI error model: [`Error`], [`ErrorKind`], exact `HRESULT`s |
 //! | [`xml`] | namespace-aware streaming reader (with quotas, no DTDs) and writer over quick-xml |
+//! | [`mime`] | MIME `multipart/related` for MTOM/XOP: bounded push parser, XOP part rules, writer |
 //! | [`soap`] | SOAP 1.1/1.2 envelopes, headers, `mustUnderstand`, faults, HTTP content types |
 //! | [`addressing`] | WS-Addressing 2004/08, 1.0 and transport-only; MessageID / RelatesTo |
 //! | [`channel`] | channel, listener and message state machines (the allowed-call tables) |
 //! | [`properties`] | channel and listener quotas and timeouts with their documented defaults |
 //!
 //! ## Non-features (for now)
-//! MTOM, binary XML, TCP framing, UDP and discovery arrive with later work; see the
-//! project's `ARCHITECTURE.md`.
+//! MTOM above the MIME layer (`xop:Include` resolution), binary XML, TCP framing, UDP and
+//! discovery arrive with later work; see the project's `ARCHITECTURE.md`.
 
 #![forbid(unsafe_code)]
 
 pub mod addressing;
 pub mod channel;
 pub mod error;
+pub mod mime;
 pub mod properties;
 pub mod soap;
 pub mod xml;
