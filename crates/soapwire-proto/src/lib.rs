@@ -14,6 +14,7 @@
 //! | [`soap`] | SOAP 1.1/1.2 envelopes, headers, `mustUnderstand`, faults, HTTP content types |
 //! | [`addressing`] | WS-Addressing 2004/08, 1.0 and transport-only; MessageID / RelatesTo |
 //! | [`channel`] | channel, listener and message state machines (the allowed-call tables) |
+//! | [`attachment`] | WSDAPI attachment cores: outbound write/close/abort with `STG_S_BLOCK`, inbound read/close |
 //! | [`properties`] | channel and listener quotas and timeouts with their documented defaults |
 //!
 //! ## Non-features (for now)
@@ -23,6 +24,7 @@
 #![forbid(unsafe_code)]
 
 pub mod addressing;
+pub mod attachment;
 pub mod channel;
 pub mod error;
 pub mod mime;
