@@ -9,6 +9,7 @@
 //! cargo xtask peers install     interop/peers/install_all.sh (apt + pip + npm, idempotent; apt needs root)
 //! cargo xtask peers start       interop/peers/start_all.sh   (loopback servers on 127.0.0.1:18080..18084)
 //! cargo xtask peers stop        interop/peers/stop_all.sh    (stops them by recorded pid)
+//! cargo xtask bench echo        soapwire vs gSOAP, node-soap and nginx on loopback (wrk; see bench.rs)
 //! ```
 //!
 //! Environment: `PEERS_PREFIX` (default `/opt/soap-peers`) is where the peers live; the peer
@@ -22,6 +23,8 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 
+mod bench;
+
 const USAGE: &str = "\
 usage: cargo xtask <command>
 
@@ -30,6 +33,7 @@ commands:
   peers install     install the interop peers (interop/peers/install_all.sh; apt needs root)
   peers start       start the peer echo servers on 127.0.0.1 (interop/peers/start_all.sh)
   peers stop        stop them (interop/peers/stop_all.sh)
+  bench echo [...]  soapwire vs gSOAP, node-soap, nginx on loopback (`cargo xtask bench help`)
   help              this text";
 
 fn main() -> ExitCode {
@@ -40,6 +44,7 @@ fn main() -> ExitCode {
         ["peers", "install"] => peers_script("install_all.sh"),
         ["peers", "start"] => peers_script("start_all.sh"),
         ["peers", "stop"] => peers_script("stop_all.sh"),
+        ["bench", rest @ ..] => bench::bench(rest),
         [] | ["help" | "-h" | "--help"] => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;

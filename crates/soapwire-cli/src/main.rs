@@ -20,6 +20,10 @@ struct Cli {
     /// Log filter (like RUST_LOG), e.g. `debug`.
     #[arg(long, global = true, default_value = "warn")]
     log: String,
+    /// Runtime worker threads: 0 = one per CPU (the default), 1 = a single-threaded runtime
+    /// (no cross-thread wake-ups; best when a load generator shares a small machine).
+    #[arg(long, global = true, default_value_t = 0)]
+    worker_threads: usize,
     #[command(subcommand)]
     command: Command,
 }
@@ -100,7 +104,17 @@ fn main() -> ExitCode {
         .with_env_filter(tracing_subscriber::EnvFilter::try_new(&cli.log).unwrap_or_else(|_| "warn".into()))
         .with_writer(std::io::stderr)
         .init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let mut builder = match cli.worker_threads {
+        1 => tokio::runtime::Builder::new_current_thread(),
+        n => {
+            let mut b = tokio::runtime::Builder::new_multi_thread();
+            if n > 1 {
+                b.worker_threads(n);
+            }
+            b
+        }
+    };
+    let runtime = match builder.enable_all().build() {
         Ok(r) => r,
         Err(e) => {
             eprintln!("cannot start the runtime: {e}");
