@@ -15,21 +15,26 @@
 //! | [`addressing`] | WS-Addressing 2004/08, 1.0 and transport-only; MessageID / RelatesTo |
 //! | [`channel`] | channel, listener and message state machines (the allowed-call tables) |
 //! | [`attachment`] | WSDAPI attachment cores: outbound write/close/abort with `STG_S_BLOCK`, inbound read/close |
+//! | [`discovery`] | WS-Discovery 2005/04 and 1.1 messages with DPWS size limits, Types/Scopes matching, AppSequence, duplicate filter |
+//! | [`udp`] | SOAP-over-UDP timing: the retransmission schedule and the `APP_MAX_DELAY` reply delay |
 //! | [`properties`] | channel and listener quotas and timeouts with their documented defaults |
 //!
 //! ## Non-features (for now)
-//! MTOM above the MIME layer (`xop:Include` resolution), binary XML, TCP framing, UDP and
-//! discovery arrive with later work; see the project's `ARCHITECTURE.md`.
+//! MTOM above the MIME layer (`xop:Include` resolution), binary XML, TCP framing, UDP sockets
+//! and the discovery runtime (multicast, device host, client) arrive with later work; see the
+//! project's `ARCHITECTURE.md`.
 
 #![forbid(unsafe_code)]
 
 pub mod addressing;
 pub mod attachment;
 pub mod channel;
+pub mod discovery;
 pub mod error;
 pub mod mime;
 pub mod properties;
 pub mod soap;
+pub mod udp;
 pub mod xml;
 
 pub use error::{Error, ErrorKind, Hresult, Result};
