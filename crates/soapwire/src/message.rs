@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use bytes::Bytes;
 use soapwire_proto::addressing::{AddressingHeaders, AddressingVersion};
 use soapwire_proto::channel::{MessageState, MessageStateMachine};
-use soapwire_proto::soap::{Body, Envelope, EnvelopeVersion, Fault, Header};
+use soapwire_proto::soap::{Body, Envelope, EnvelopeVersion, Fault, FaultCode, Header};
 use soapwire_proto::xml::{QName, ReaderQuotas, XmlReader};
 use soapwire_proto::{Error, ErrorKind, Result};
 
@@ -43,6 +43,9 @@ pub struct Message {
     transport_action: Option<String>,
     /// A whole envelope supplied by the application, sent byte for byte.
     raw_envelope: Option<Bytes>,
+    /// Set by [`Message::initialize_fault`], so the sender knows the fault code without
+    /// re-parsing the body it just wrote.
+    built_fault: Option<FaultCode>,
 }
 
 impl Message {
@@ -58,6 +61,7 @@ impl Message {
             body: Body { xml: Bytes::new(), namespaces: Vec::new() },
             transport_action: None,
             raw_envelope: None,
+            built_fault: None,
         }
     }
 
@@ -121,6 +125,7 @@ impl Message {
         let mut w = soapwire_proto::xml::XmlWriter::new();
         fault.write(self.envelope_version, &mut w);
         self.body = Body { xml: Bytes::from(w.into_bytes()), namespaces: Vec::new() };
+        self.built_fault = Some(fault.code.clone());
         Ok(())
     }
 
@@ -137,6 +142,7 @@ impl Message {
         self.body = Body { xml: Bytes::new(), namespaces: Vec::new() };
         self.transport_action = None;
         self.raw_envelope = None;
+        self.built_fault = None;
     }
 
     /// The envelope version.
@@ -227,6 +233,16 @@ impl Message {
     }
 
     /// The header blocks as they go on the wire: addressing headers first, then custom ones.
+    /// The fault code if this message is a fault: known without parsing when the message was
+    /// built with [`Message::initialize_fault`]; otherwise the body is parsed only if its
+    /// first element is the envelope's `Fault`.
+    pub(crate) fn fault_code(&self, quotas: &ReaderQuotas) -> Result<Option<FaultCode>> {
+        if let Some(code) = &self.built_fault {
+            return Ok(Some(code.clone()));
+        }
+        Ok(self.fault(quotas)?.map(|f| f.code))
+    }
+
     pub(crate) fn is_raw(&self) -> bool {
         self.raw_envelope.is_some()
     }

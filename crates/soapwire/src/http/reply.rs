@@ -233,9 +233,8 @@ impl ReplyChannel {
     pub async fn send_reply(&self, reply: &mut Message) -> Result<()> {
         reply.state_machine().check_send()?;
         let _op = self.core.begin(ChannelCall::Send)?;
-        let is_fault = reply.fault(&self.properties.reader_quotas)?;
-        let status = match is_fault {
-            Some(f) => fault_status(&f, reply.envelope_version()),
+        let status = match reply.fault_code(&self.properties.reader_quotas)? {
+            Some(code) => fault_status(&code, reply.envelope_version()),
             None => StatusCode::OK,
         };
         self.respond(reply, status)
@@ -423,8 +422,8 @@ async fn read_request_body(mut body: Incoming, limit: usize) -> Result<Bytes> {
 }
 
 /// The HTTP status for a fault (SOAP 1.2 HTTP binding §7.5.2; SOAP 1.1 always 500).
-fn fault_status(fault: &Fault, version: EnvelopeVersion) -> StatusCode {
-    match (version, &fault.code) {
+fn fault_status(code: &FaultCode, version: EnvelopeVersion) -> StatusCode {
+    match (version, code) {
         (EnvelopeVersion::Soap12, FaultCode::Sender) => StatusCode::BAD_REQUEST,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     }
