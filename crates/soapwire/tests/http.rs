@@ -1060,3 +1060,18 @@ async fn streamed_write_over_max_streamed_message_size_is_quota_exceeded_and_abo
     assert!(!text.contains("yyyy"), "the over-quota chunk must not be sent");
     assert!(!text.ends_with("0\r\n\r\n"), "the request must not look complete");
 }
+
+#[tokio::test]
+async fn refused_send_leaves_the_message_untouched() {
+    let p = props();
+    let channel = RequestChannel::new(p.clone());
+    // Not open: the send is refused, and the Empty message stays Empty.
+    let mut m = empty(&p);
+    assert_eq!(channel.send_message(&mut m).await.unwrap_err().kind(), ErrorKind::InvalidOperation);
+    assert_eq!(m.state(), MessageState::Empty);
+    // write_message_start of a message that is not Initialized is refused without effect.
+    channel.open("http://127.0.0.1:9/x").await.unwrap();
+    assert_eq!(channel.write_message_start(&mut m).await.unwrap_err().kind(), ErrorKind::InvalidOperation);
+    assert_eq!(m.state(), MessageState::Empty);
+    channel.close().await.unwrap();
+}

@@ -218,15 +218,16 @@ impl RequestChannel {
     /// `WsSendMessage` on a request channel: sends the whole (buffered) message as an HTTP
     /// request; read the reply with [`RequestChannel::receive_message`].
     pub async fn send_message(&self, message: &mut Message) -> Result<()> {
+        // Every check comes before the message is touched: a refused call leaves it as it was.
         message.state_machine().check_send()?;
-        if message.state() == soapwire_proto::channel::MessageState::Empty {
-            message.state_machine().initialize()?;
-        }
         let op = self.core.begin(ChannelCall::Send)?;
         if self.with(|s| s.response.is_some() || s.body_tx.is_some()) {
             return Err(Error::invalid_operation(
                 "a request is already in flight on this channel; receive its reply first",
             ));
+        }
+        if message.state() == soapwire_proto::channel::MessageState::Empty {
+            message.state_machine().initialize()?;
         }
         self.prepare_addressing(message);
         let bytes = message.encode();
@@ -261,8 +262,14 @@ impl RequestChannel {
                 "a request is already in flight on this channel; receive its reply first",
             ));
         }
-        message.state_machine().write_started()?;
+        if message.state() != soapwire_proto::channel::MessageState::Initialized {
+            return Err(Error::invalid_operation(format!(
+                "write_message_start needs an Initialized message, not {}",
+                message.state()
+            )));
+        }
         self.core.associate(Direction::Write, message.id())?;
+        message.state_machine().write_started()?;
         self.prepare_addressing(message);
         let (tx, rx) = mpsc::channel(4);
         let request = self.build_request(message, OutBody::Stream(rx))?;
