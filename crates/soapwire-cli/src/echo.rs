@@ -5,9 +5,7 @@
 use std::sync::Arc;
 
 use base64::Engine as _;
-use soapwire::{
-    Error, ErrorKind, Listener, ListenerProperties, Message, ReaderQuotas, ReplyChannel, XmlEvent, XmlWriter,
-};
+use soapwire::{Error, ErrorKind, Listener, ListenerProperties, Message, QName, ReaderQuotas, ReplyChannel, XmlWriter};
 
 /// The service's target namespace.
 pub(crate) const NS: &str = "http://example.org/echo";
@@ -86,13 +84,14 @@ pub(crate) async fn serve_channel(channel: ReplyChannel) {
     }
 }
 
-/// Computes the reply (action, body XML) for a request, or the error to fault with.
+/// Computes the reply (action, body XML) for a request, or the error to fault with. The
+/// body is read once, with one streaming reader.
 pub(crate) fn answer(request: &Message, quotas: &ReaderQuotas) -> soapwire::Result<(&'static str, Vec<u8>)> {
-    let element = request.body_element(quotas)?;
+    let (root, text) = read_call(request, quotas)?;
     // Dispatch on the action, as WCF and WWSAPI service hosts do; fall back to the body
     // element only when the request carried no action at all (SOAP 1.1 with an empty
     // SOAPAction).
-    let operation = match (request.action(), element.as_ref()) {
+    let operation = match (request.action(), root.as_ref()) {
         (Some(ECHO_ACTION), _) => "echo",
         (Some(ECHO_DATA_ACTION), _) => "echoData",
         (None, Some(q)) if q.namespace == NS && q.local == "echo" => "echo",
@@ -104,7 +103,16 @@ pub(crate) fn answer(request: &Message, quotas: &ReaderQuotas) -> soapwire::Resu
             ));
         }
     };
-    let text = read_parameter(request, quotas, operation, if operation == "echo" { "message" } else { "data" })?;
+    match &root {
+        Some(q) if q.namespace == NS && q.local == operation => {}
+        Some(q) => {
+            return Err(Error::invalid_format(format!(
+                "expected {{{NS}}}{operation}, found {{{}}}{}",
+                q.namespace, q.local
+            )));
+        }
+        None => return Err(Error::invalid_format(format!("the body has no {{{NS}}}{operation} element"))),
+    }
     let mut w = XmlWriter::with_capacity(text.as_ref().map_or(0, |t| t.len()) + 160);
     if operation == "echo" {
         w.start_element(Some("e"), "echoResponse");
@@ -128,41 +136,21 @@ pub(crate) fn answer(request: &Message, quotas: &ReaderQuotas) -> soapwire::Resu
     }
 }
 
-/// Reads the text of `<e:operation><e:parameter>text</e:parameter></e:operation>`.
-fn read_parameter(
-    request: &Message,
-    quotas: &ReaderQuotas,
-    operation: &str,
-    parameter: &str,
-) -> soapwire::Result<Option<String>> {
+/// One pass over `<e:operation><e:message|data>text</..></e:operation>`: the root element's
+/// name and the text of its parameter, if any. Unknown children are skipped.
+fn read_call(request: &Message, quotas: &ReaderQuotas) -> soapwire::Result<(Option<QName>, Option<String>)> {
     let mut reader = request.body_reader(quotas)?;
-    let mut depth = 0usize;
-    loop {
-        match reader.next()? {
-            XmlEvent::Start(start) => {
-                depth += 1;
-                if depth == 1 && !(start.name.namespace == NS && start.name.local == operation) {
-                    return Err(Error::invalid_format(format!(
-                        "expected {{{NS}}}{operation}, found {{{}}}{}",
-                        start.name.namespace, start.name.local
-                    )));
-                }
-                if depth == 2 && start.name.namespace == NS && start.name.local == parameter {
-                    return reader.read_text().map(Some);
-                }
-                if depth == 2 {
-                    reader.skip_element()?;
-                    depth -= 1;
-                }
-            }
-            XmlEvent::End => {
-                depth = depth.saturating_sub(1);
-                if depth == 0 {
-                    return Ok(None);
-                }
-            }
-            XmlEvent::Text(_) => {}
-            XmlEvent::Eof => return Ok(None),
+    let Some(root) = reader.next_element()? else {
+        return Ok((None, None));
+    };
+    let mut text = None;
+    while let Some(child) = reader.next_element()? {
+        let is_parameter = child.name.namespace == NS && (child.name.local == "message" || child.name.local == "data");
+        if is_parameter && text.is_none() {
+            text = Some(reader.read_text()?);
+        } else {
+            reader.skip_element()?;
         }
     }
+    Ok((Some(root.name), text))
 }
