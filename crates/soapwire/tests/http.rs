@@ -1075,3 +1075,36 @@ async fn refused_send_leaves_the_message_untouched() {
     assert_eq!(m.state(), MessageState::Empty);
     channel.close().await.unwrap();
 }
+
+#[tokio::test]
+async fn slowloris_headers_are_cut_off_by_the_header_read_timeout() {
+    let mut lp = ListenerProperties::default();
+    lp.header_read_timeout = Duration::from_millis(300);
+    let listener = Listener::new(lp);
+    listener.open("http://127.0.0.1:0/svc").await.unwrap();
+    let mut s = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
+    s.write_all(b"POST /svc HTTP/1.1\r\nHost: x\r\nX-Slow: ").await.unwrap();
+    let t = Instant::now();
+    let mut buf = Vec::new();
+    // The server answers 408 or just closes; either way the connection ends soon.
+    let _ = tokio::time::timeout(BOUND, s.read_to_end(&mut buf)).await.expect("the server must end the connection");
+    assert!(t.elapsed() < WITHIN, "took {:?}", t.elapsed());
+    listener.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn connections_beyond_max_connections_are_closed_at_once() {
+    let mut lp = ListenerProperties::default();
+    lp.max_connections = 1;
+    let listener = Listener::new(lp);
+    listener.open("http://127.0.0.1:0/svc").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let _first = TcpStream::connect(addr).await.unwrap();
+    // Let the listener count the first connection before the second arrives.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let mut second = TcpStream::connect(addr).await.unwrap();
+    let mut buf = [0u8; 16];
+    let n = tokio::time::timeout(BOUND, second.read(&mut buf)).await.expect("the second connection is closed");
+    assert!(matches!(n, Ok(0) | Err(_)), "{n:?}");
+    listener.close().await.unwrap();
+}
