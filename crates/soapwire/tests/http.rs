@@ -1078,9 +1078,8 @@ async fn refused_send_leaves_the_message_untouched() {
 
 #[tokio::test]
 async fn slowloris_headers_are_cut_off_by_the_header_read_timeout() {
-    let mut lp = ListenerProperties::default();
-    lp.header_read_timeout = Duration::from_millis(300);
-    let listener = Listener::new(lp);
+    let listener =
+        Listener::new(ListenerProperties { header_read_timeout: Duration::from_millis(300), ..Default::default() });
     listener.open("http://127.0.0.1:0/svc").await.unwrap();
     let mut s = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
     s.write_all(b"POST /svc HTTP/1.1\r\nHost: x\r\nX-Slow: ").await.unwrap();
@@ -1094,9 +1093,7 @@ async fn slowloris_headers_are_cut_off_by_the_header_read_timeout() {
 
 #[tokio::test]
 async fn connections_beyond_max_connections_are_closed_at_once() {
-    let mut lp = ListenerProperties::default();
-    lp.max_connections = 1;
-    let listener = Listener::new(lp);
+    let listener = Listener::new(ListenerProperties { max_connections: 1, ..Default::default() });
     listener.open("http://127.0.0.1:0/svc").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let _first = TcpStream::connect(addr).await.unwrap();
