@@ -10,6 +10,7 @@
 //! cargo xtask peers start       interop/peers/start_all.sh   (loopback servers on 127.0.0.1:18080..18084)
 //! cargo xtask peers stop        interop/peers/stop_all.sh    (stops them by recorded pid)
 //! cargo xtask bench echo        soapwire vs gSOAP, node-soap and nginx on loopback (wrk; see bench.rs)
+//! cargo xtask fuzz --seconds N  each cargo-fuzz target of fuzz/ for N s (see fuzz.rs; not part of `test`)
 //! ```
 //!
 //! Environment: `PEERS_PREFIX` (default `/opt/soap-peers`) is where the peers live; the peer
@@ -24,6 +25,7 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 
 mod bench;
+mod fuzz;
 
 const USAGE: &str = "\
 usage: cargo xtask <command>
@@ -34,6 +36,8 @@ commands:
   peers start       start the peer echo servers on 127.0.0.1 (interop/peers/start_all.sh)
   peers stop        stop them (interop/peers/stop_all.sh)
   bench echo [...]  soapwire vs gSOAP, node-soap, nginx on loopback (`cargo xtask bench help`)
+  fuzz --seconds N [--target T]
+                    run each cargo-fuzz target of fuzz/ for N s (`cargo xtask fuzz help`)
   help              this text";
 
 fn main() -> ExitCode {
@@ -45,6 +49,7 @@ fn main() -> ExitCode {
         ["peers", "start"] => peers_script("start_all.sh"),
         ["peers", "stop"] => peers_script("stop_all.sh"),
         ["bench", rest @ ..] => bench::bench(rest),
+        ["fuzz", rest @ ..] => fuzz::fuzz(rest),
         [] | ["help" | "-h" | "--help"] => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;
