@@ -13,7 +13,6 @@ use std::sync::Mutex;
 
 use bytes::Bytes;
 use http::{HeaderValue, Method, Request, Response, StatusCode, header};
-use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
@@ -26,7 +25,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use super::body::OutBody;
-use super::{EndpointUrl, io_error};
+use super::{EndpointUrl, io_error, read_body_limited};
 use crate::core::{ChannelCore, Direction};
 use crate::message::Message;
 
@@ -423,7 +422,7 @@ impl RequestChannel {
             .run(
                 "receiving the response",
                 self.properties.timeout(Timeout::Receive),
-                read_body_limited(response.into_body(), limit),
+                read_body_limited(response.into_body(), limit, 0),
             )
             .await?;
         if body.is_empty()
@@ -573,31 +572,6 @@ async fn with_timeout<T>(
             .unwrap_or_else(|_| Err(Error::timed_out(format!("{what} did not complete within {} ms", t.as_millis())))),
         None => fut.await,
     }
-}
-
-/// Reads a whole body, refusing (before allocating) anything over `limit` bytes.
-pub(crate) async fn read_body_limited(mut body: Incoming, limit: usize) -> Result<Bytes> {
-    use http_body::Body as _;
-    if let Some(declared) = body.size_hint().exact() {
-        if declared > limit as u64 {
-            return Err(Error::quota_exceeded(format!(
-                "the message is {declared} bytes, more than max_buffered_message_size ({limit})"
-            )));
-        }
-    }
-    let mut buf = bytes::BytesMut::new();
-    while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(hyper_error)?;
-        if let Ok(data) = frame.into_data() {
-            if buf.len() + data.len() > limit {
-                return Err(Error::quota_exceeded(format!(
-                    "the message is more than max_buffered_message_size ({limit}) bytes"
-                )));
-            }
-            buf.extend_from_slice(&data);
-        }
-    }
-    Ok(buf.freeze())
 }
 
 /// Maps a hyper error to the documented code.

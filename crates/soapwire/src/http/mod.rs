@@ -9,6 +9,9 @@ pub(crate) mod reply;
 
 use std::fmt;
 
+use bytes::Bytes;
+use http_body_util::BodyExt as _;
+use hyper::body::Incoming;
 use soapwire_proto::{Error, ErrorKind, Result};
 
 /// A parsed `http://host[:port]/path[?query]` endpoint address.
@@ -52,6 +55,45 @@ impl fmt::Display for EndpointUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "http://{}{}", self.authority, self.path_and_query)
     }
+}
+
+/// Reads a whole message body within `limit` bytes (`max_buffered_message_size`).
+///
+/// A body that announces more than `limit` is refused before anything is allocated. When
+/// the limit is exceeded, up to `drain` further bytes are read and discarded before
+/// `WS_E_QUOTA_EXCEEDED` is returned. A server drains so that a client that writes its whole
+/// request before reading (gSOAP, most blocking stacks) gets the fault, not a broken pipe.
+/// A client passes 0.
+pub(crate) async fn read_body_limited(mut body: Incoming, limit: usize, drain: u64) -> Result<Bytes> {
+    use http_body::Body as _;
+    let over = |size: &str| {
+        Error::quota_exceeded(format!("the message is {size} bytes, more than max_buffered_message_size ({limit})"))
+    };
+    if let Some(declared) = body.size_hint().exact() {
+        if declared > limit as u64 {
+            if declared - limit as u64 <= drain {
+                while let Some(Ok(_)) = body.frame().await {}
+            }
+            return Err(over(&declared.to_string()));
+        }
+    }
+    let mut buf = bytes::BytesMut::new();
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(client::hyper_error)?;
+        let Ok(data) = frame.into_data() else { continue };
+        if buf.len() + data.len() > limit {
+            let mut drained = (buf.len() + data.len() - limit) as u64;
+            while drained <= drain {
+                match body.frame().await {
+                    Some(Ok(f)) => drained += f.data_ref().map_or(0, |d| d.len() as u64),
+                    _ => break,
+                }
+            }
+            return Err(over("more than"));
+        }
+        buf.extend_from_slice(&data);
+    }
+    Ok(buf.freeze())
 }
 
 /// Maps an I/O error to the documented code (the canonical-error principle of

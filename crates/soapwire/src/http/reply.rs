@@ -9,7 +9,6 @@
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
-use bytes::Bytes;
 use http::{HeaderValue, Response, StatusCode, header};
 use hyper::body::Incoming;
 use soapwire_proto::addressing::AddressingHeaders;
@@ -176,7 +175,11 @@ impl ReplyChannel {
         }
         let limit = self.properties.max_buffered_message_size;
         let bytes = op
-            .run("receiving the request", self.properties.timeout(Timeout::Receive), read_request_body(body, limit))
+            .run(
+                "receiving the request",
+                self.properties.timeout(Timeout::Receive),
+                super::read_body_limited(body, limit, MAX_DRAIN_BYTES),
+            )
             .await?;
         let envelope =
             Envelope::parse(bytes, Some(version), &self.properties.reader_quotas, self.properties.max_headers)?;
@@ -378,48 +381,6 @@ impl ReplyChannel {
 /// blocking stacks) would otherwise get a broken pipe instead of the fault. Past this, the
 /// connection is dropped after the fault.
 const MAX_DRAIN_BYTES: u64 = 4 * 1024 * 1024;
-
-/// Reads the request body within `limit`. On `QuotaExceeded`, discards up to
-/// [`MAX_DRAIN_BYTES`] more so the connection can carry the fault back.
-async fn read_request_body(mut body: Incoming, limit: usize) -> Result<Bytes> {
-    use http_body::Body as _;
-    use http_body_util::BodyExt as _;
-    let declared = body.size_hint().exact();
-    if declared.is_some_and(|d| d > limit as u64) {
-        if declared.is_some_and(|d| d <= MAX_DRAIN_BYTES) {
-            while let Some(Ok(_)) = body.frame().await {}
-        }
-        return Err(Error::quota_exceeded(format!(
-            "the request is {} bytes, more than max_buffered_message_size ({limit})",
-            declared.unwrap_or_default()
-        )));
-    }
-    let mut buf = bytes::BytesMut::new();
-    let mut drained: u64 = 0;
-    let mut over = false;
-    while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(super::client::hyper_error)?;
-        if let Ok(data) = frame.into_data() {
-            if over {
-                drained += data.len() as u64;
-                if drained > MAX_DRAIN_BYTES {
-                    break;
-                }
-            } else if buf.len() + data.len() > limit {
-                over = true;
-                buf = bytes::BytesMut::new();
-            } else {
-                buf.extend_from_slice(&data);
-            }
-        }
-    }
-    if over {
-        return Err(Error::quota_exceeded(format!(
-            "the request is more than max_buffered_message_size ({limit}) bytes"
-        )));
-    }
-    Ok(buf.freeze())
-}
 
 /// The HTTP status for a fault (SOAP 1.2 HTTP binding §7.5.2; SOAP 1.1 always 500).
 fn fault_status(code: &FaultCode, version: EnvelopeVersion) -> StatusCode {
