@@ -32,6 +32,7 @@ pub mod channel;
 pub mod discovery;
 pub mod error;
 pub mod mime;
+pub mod mtom;
 pub mod properties;
 pub mod soap;
 pub mod udp;

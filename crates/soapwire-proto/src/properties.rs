@@ -23,6 +23,7 @@
 use std::time::Duration;
 
 use crate::addressing::AddressingVersion;
+use crate::mime::MimeQuotas;
 use crate::soap::EnvelopeVersion;
 use crate::xml::ReaderQuotas;
 
@@ -117,6 +118,37 @@ pub struct ChannelProperties {
     /// `WS_CHANNEL_PROPERTY_NO_DELAY` (`TCP_NODELAY`). soapwire turns it on for HTTP, where
     /// Nagle's algorithm only adds latency to request/reply.
     pub no_delay: bool,
+    /// `WS_CHANNEL_PROPERTY_ENCODING`: how sent messages are encoded (default text). A
+    /// message with attachments is always sent MTOM; received messages may be either.
+    pub encoding: MessageEncoding,
+    /// Limits of the MIME layer of received MTOM messages (part sizes, part count, header
+    /// sizes); the envelope part is also bounded by `max_buffered_message_size`.
+    pub mime_quotas: MimeQuotas,
+}
+
+/// `WS_ENCODING` for the HTTP binding: how a sent message is encoded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum MessageEncoding {
+    /// `WS_ENCODING_XML_UTF8`: the envelope as UTF-8 text (the default). Messages that carry
+    /// attachments are still sent MTOM.
+    #[default]
+    TextUtf8,
+    /// `WS_ENCODING_XML_MTOM_UTF8`: every message is sent as an MTOM (XOP) package, with or
+    /// without attachments, like gSOAP's `SOAP_ENC_MTOM`. A server channel also answers MTOM
+    /// requests with MTOM replies whatever this is set to.
+    MtomUtf8,
+    /// `WS_ENCODING_XML_MTOM_UTF16LE`: MTOM whose envelope part is UTF-16 little-endian (with
+    /// a byte-order mark).
+    MtomUtf16Le,
+    /// `WS_ENCODING_XML_MTOM_UTF16BE`: MTOM whose envelope part is UTF-16 big-endian.
+    MtomUtf16Be,
+}
+
+impl MessageEncoding {
+    /// True for the MTOM encodings.
+    pub fn is_mtom(self) -> bool {
+        !matches!(self, MessageEncoding::TextUtf8)
+    }
 }
 
 impl Default for ChannelProperties {
@@ -134,6 +166,8 @@ impl Default for ChannelProperties {
             addressing_version: AddressingVersion::V1_0,
             transfer_mode: TransferMode::Buffered,
             no_delay: true,
+            encoding: MessageEncoding::TextUtf8,
+            mime_quotas: MimeQuotas::default(),
         }
     }
 }

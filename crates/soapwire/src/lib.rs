@@ -33,10 +33,12 @@
 
 #![forbid(unsafe_code)]
 
+pub mod attachment;
 mod core;
 mod http;
 mod message;
 
+pub use attachment::{InboundAttachment, OutboundAttachment};
 pub use http::client::RequestChannel;
 pub use http::listener::Listener;
 pub use http::reply::ReplyChannel;
@@ -45,6 +47,6 @@ pub use soapwire_proto;
 pub use soapwire_proto::addressing::{AddressingHeaders, AddressingVersion, EndpointReference};
 pub use soapwire_proto::channel::{ChannelState, ListenerState, MessageState};
 pub use soapwire_proto::error::{Error, ErrorKind, Hresult, Result};
-pub use soapwire_proto::properties::{ChannelProperties, ListenerProperties, Timeout, TransferMode};
+pub use soapwire_proto::properties::{ChannelProperties, ListenerProperties, MessageEncoding, Timeout, TransferMode};
 pub use soapwire_proto::soap::{EnvelopeVersion, Fault, FaultCode, Header};
 pub use soapwire_proto::xml::{QName, ReaderQuotas, XmlEvent, XmlReader, XmlWriter};

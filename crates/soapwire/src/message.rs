@@ -15,6 +15,7 @@
 //! assert_eq!(m.action(), Some("http://example.org/echo/echo"));
 //! ```
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
@@ -23,6 +24,8 @@ use soapwire_proto::channel::{MessageState, MessageStateMachine};
 use soapwire_proto::soap::{Body, Envelope, EnvelopeVersion, Fault, FaultCode, Header};
 use soapwire_proto::xml::{QName, ReaderQuotas, XmlReader};
 use soapwire_proto::{Error, ErrorKind, Result};
+
+use crate::attachment::{self, InboundAttachment, OutboundAttachment, inbound::InboundParts};
 
 /// Process-unique identity of a message object, used to check that `abandon_message` names
 /// the message that is being read or written on a channel.
@@ -46,6 +49,14 @@ pub struct Message {
     /// Set by [`Message::initialize_fault`], so the sender knows the fault code without
     /// re-parsing the body it just wrote.
     built_fault: Option<FaultCode>,
+    /// Attachments to send after the envelope (the message then goes MTOM).
+    outgoing: Vec<attachment::Part>,
+    /// Send this message MTOM even without attachments.
+    force_mtom: bool,
+    /// The attachment parts of a received MTOM message, still on the connection.
+    inbound: Option<Arc<InboundParts>>,
+    /// The message arrived as an MTOM package.
+    received_mtom: bool,
 }
 
 impl Message {
@@ -62,6 +73,10 @@ impl Message {
             transport_action: None,
             raw_envelope: None,
             built_fault: None,
+            outgoing: Vec::new(),
+            force_mtom: false,
+            inbound: None,
+            received_mtom: false,
         }
     }
 
@@ -143,6 +158,10 @@ impl Message {
         self.transport_action = None;
         self.raw_envelope = None;
         self.built_fault = None;
+        self.outgoing.clear();
+        self.force_mtom = false;
+        self.inbound = None;
+        self.received_mtom = false;
     }
 
     /// The envelope version.
@@ -213,7 +232,85 @@ impl Message {
         }
     }
 
+    // ---- attachments (MTOM) ----
+
+    /// Adds an attachment the application writes while the message is sent (see
+    /// [`OutboundAttachment`]). The body must refer to it with
+    /// [`OutboundAttachment::write_include`]. The message is sent MTOM; attachments go in
+    /// the order they were added.
+    pub fn add_attachment(&mut self, attachment: &OutboundAttachment) {
+        let source = attachment::Source::Writer(attachment.shared().clone());
+        self.outgoing.push(attachment::part(attachment.content_id(), attachment.content_type(), source));
+    }
+
+    /// Adds an attachment whose bytes are in memory (sent without copying). The body must
+    /// refer to `content_id` with an `xop:Include` ([`soapwire_proto::mtom::write_include`]).
+    pub fn add_attachment_bytes(&mut self, content_id: &str, content_type: &str, data: impl Into<Bytes>) {
+        self.outgoing.push(attachment::part(content_id, content_type, attachment::Source::Bytes(data.into())));
+    }
+
+    /// Adds an attachment read from a stream as the connection takes it (a file through
+    /// `tokio_util::io::ReaderStream`, generated data, another message's
+    /// [`InboundAttachment::into_stream`]...). An error from the stream aborts the message.
+    pub fn add_attachment_stream<S>(&mut self, content_id: &str, content_type: &str, stream: S)
+    where
+        S: futures_core::Stream<Item = std::io::Result<Bytes>> + Send + 'static,
+    {
+        self.outgoing.push(attachment::part(content_id, content_type, attachment::boxed_stream(stream)));
+    }
+
+    /// Sends this message as an MTOM package even if it has no attachments (per message;
+    /// the channel property `encoding` does it for every message).
+    pub fn set_mtom(&mut self, mtom: bool) {
+        self.force_mtom = mtom;
+    }
+
+    /// True if the message has attachments to send or was asked to go MTOM.
+    pub fn wants_mtom(&self) -> bool {
+        self.force_mtom || !self.outgoing.is_empty()
+    }
+
+    /// True if this received message arrived as an MTOM (XOP) package.
+    pub fn is_mtom(&self) -> bool {
+        self.received_mtom
+    }
+
+    /// The Content-IDs the received body refers to with `xop:Include`, in document order
+    /// (empty for a message that is not MTOM).
+    pub fn attachment_references(&self) -> &[String] {
+        self.inbound.as_ref().map_or(&[], |p| p.references())
+    }
+
+    /// The attachment with `content_id` of a received MTOM message, read from the network as
+    /// it is consumed. `InvalidFormat` if the message has no such part (or a part that
+    /// nothing refers to comes first); `InvalidOperation` if it was already taken.
+    pub async fn attachment(&self, content_id: &str) -> Result<InboundAttachment> {
+        match &self.inbound {
+            Some(parts) => parts.open(content_id).await,
+            None => {
+                Err(Error::invalid_format(format!("the message has no attachment '{content_id}' (it is not MTOM)")))
+            }
+        }
+    }
+
+    /// The next attachment of a received MTOM message in wire order, `None` after the last.
+    pub async fn next_attachment(&self) -> Result<Option<InboundAttachment>> {
+        match &self.inbound {
+            Some(parts) => parts.next().await,
+            None => Ok(None),
+        }
+    }
+
     // ---- used by the channels ----
+
+    pub(crate) fn take_outgoing(&mut self) -> Vec<attachment::Part> {
+        std::mem::take(&mut self.outgoing)
+    }
+
+    pub(crate) fn set_inbound(&mut self, parts: Option<Arc<InboundParts>>) {
+        self.received_mtom = true;
+        self.inbound = parts;
+    }
 
     pub(crate) fn id(&self) -> u64 {
         self.id

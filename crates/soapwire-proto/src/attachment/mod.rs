@@ -170,6 +170,18 @@ impl std::error::Error for AttachmentError {
     }
 }
 
+/// For `?` in functions returning [`crate::Result`]: `Failed(e)` is `e`; `InvalidOperation`
+/// becomes an [`ErrorKind::InvalidOperation`] error (`WS_E_INVALID_OPERATION`: the
+/// `0x800710DD` of WSDAPI is only visible on the [`AttachmentError`] itself).
+impl From<AttachmentError> for Error {
+    fn from(e: AttachmentError) -> Error {
+        match e {
+            AttachmentError::Failed(e) => e,
+            AttachmentError::InvalidOperation(s) => Error::invalid_operation(s),
+        }
+    }
+}
+
 /// Result of the attachment calls.
 pub type AttachmentResult<T> = std::result::Result<T, AttachmentError>;
 

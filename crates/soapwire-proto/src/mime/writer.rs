@@ -102,11 +102,20 @@ impl MultipartWriter {
     /// The first delimiter and the root part's headers (`application/xop+xml`, binary,
     /// the root Content-ID). The envelope follows through [`data`](Self::data).
     pub fn start_root(&mut self) -> Result<Bytes> {
+        self.start_root_with_charset("UTF-8")
+    }
+
+    /// [`start_root`](Self::start_root) for an envelope in another character encoding
+    /// (`UTF-16LE`, `UTF-16BE`, `UTF-16`): the root part's `charset` parameter.
+    pub fn start_root_with_charset(&mut self, charset: &str) -> Result<Bytes> {
         if self.state != WriterState::Start {
             return Err(Error::invalid_operation("the root part must be written first, and only once"));
         }
+        check_media_type(&format!("text/plain; charset={charset}"), "charset")?;
         let mut content_type = String::from(XOP_MEDIA_TYPE);
-        content_type.push_str("; charset=UTF-8; type=");
+        content_type.push_str("; charset=");
+        content_type.push_str(charset);
+        content_type.push_str("; type=");
         push_quoted(&mut content_type, &self.start_info);
         let out = self.part_header("--", &content_type, &self.root_id.clone());
         self.state = WriterState::InPart;

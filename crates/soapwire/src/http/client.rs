@@ -26,8 +26,13 @@ use tokio::task::JoinHandle;
 
 use super::body::OutBody;
 use super::{EndpointUrl, io_error, read_body_limited};
+use crate::attachment::MtomSend;
+use crate::attachment::outbound::OutboundShared;
 use crate::core::{ChannelCore, Direction};
 use crate::message::Message;
+use soapwire_proto::mtom::MtomContentType;
+use soapwire_proto::properties::MessageEncoding;
+use std::sync::Arc;
 
 type ResponseFuture = Pin<Box<dyn Future<Output = hyper::Result<Response<Incoming>>> + Send>>;
 
@@ -56,6 +61,10 @@ struct ClientState {
     body_tx: Option<mpsc::Sender<std::result::Result<Bytes, std::io::Error>>>,
     /// Bytes sent so far of the message being written (`max_streamed_message_size`).
     streamed_bytes: u64,
+    /// The task streaming an MTOM request, and the attachments the application writes.
+    streaming: Option<(JoinHandle<()>, Vec<Arc<OutboundShared>>)>,
+    /// The last reply was MTOM: its attachments may still be on the connection.
+    reply_streamed: bool,
 }
 
 /// The client side of request/reply over HTTP: `open`, then any number of
@@ -161,6 +170,13 @@ impl RequestChannel {
     }
 
     fn drop_connection(&self) {
+        if let Some((_task, writers)) = self.with(|s| s.streaming.take()) {
+            for w in writers.iter().filter(|w| w.app_still_writing()) {
+                w.transport_failed(Error::aborted(
+                    "the channel was closed or aborted while the attachment was being written",
+                ));
+            }
+        }
         let taken = self.with(|s| {
             s.response = None;
             s.body_tx = None;
@@ -237,10 +253,31 @@ impl RequestChannel {
                 self.properties.max_buffered_message_size
             )));
         }
-        message.state_machine().write_started()?;
-        let request = self.build_request(message, OutBody::full(bytes))?;
-        let future =
-            op.run("sending the request", self.properties.timeout(Timeout::Send), self.dispatch(request)).await?;
+        let send_timeout = self.properties.timeout(Timeout::Send);
+        let future = if message.wants_mtom() || self.properties.encoding.is_mtom() {
+            let encoding = match self.properties.encoding {
+                e if e.is_mtom() => e,
+                _ => MessageEncoding::MtomUtf8,
+            };
+            let parts = message.take_outgoing();
+            let job =
+                MtomSend::new(bytes, message.envelope_version(), message.action(), encoding, parts, send_timeout)?;
+            message.state_machine().write_started()?;
+            // "The first Write opens the attachment stream and starts transmitting the HTTP
+            // headers": nothing goes out before it.
+            op.run("waiting for the first attachment write", send_timeout, job.wait_for_start(None)).await?;
+            let (tx, rx) = mpsc::channel(4);
+            let request = self.build_request(message, OutBody::Stream(rx), Some(&job.content_type))?;
+            let future = op.run("sending the request", send_timeout, self.dispatch(request)).await?;
+            let writers = job.writers();
+            let task = tokio::spawn(job.run(tx));
+            self.with(|s| s.streaming = Some((task, writers)));
+            future
+        } else {
+            message.state_machine().write_started()?;
+            let request = self.build_request(message, OutBody::full(bytes), None)?;
+            op.run("sending the request", send_timeout, self.dispatch(request)).await?
+        };
         let reply_to = message.addressing().message_id.clone();
         self.with(|s| {
             s.response = Some(future);
@@ -271,7 +308,7 @@ impl RequestChannel {
         message.state_machine().write_started()?;
         self.prepare_addressing(message);
         let (tx, rx) = mpsc::channel(4);
-        let request = self.build_request(message, OutBody::Stream(rx))?;
+        let request = self.build_request(message, OutBody::Stream(rx), None)?;
         let future = match op
             .run("starting the request", self.properties.timeout(Timeout::Send), self.dispatch(request))
             .await
@@ -417,6 +454,26 @@ impl RequestChannel {
             response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned);
         let www_auth =
             response.headers().get(header::WWW_AUTHENTICATE).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        if let Some(ct) = content_type.as_deref().filter(|ct| MtomContentType::is_multipart(ct)) {
+            let mtom = MtomContentType::parse(ct, None)?;
+            if let Some(e) = status_error_without_soap(status) {
+                return Err(e);
+            }
+            let (envelope, parts) = op
+                .run(
+                    "receiving the MTOM response envelope",
+                    self.properties.timeout(Timeout::Receive),
+                    super::read_mtom_envelope(response.into_body(), &mtom.multipart, mtom.version, &self.properties),
+                )
+                .await?;
+            // The attachments are still on the connection: it cannot carry the next request
+            // until they are read or the message is dropped.
+            self.with(|s| s.reply_streamed = true);
+            message.set_envelope_version(envelope.version);
+            message.fill_from(envelope, mtom.action, &self.properties.reader_quotas)?;
+            message.set_inbound(Some(parts));
+            return check_relates_to(message, request_id);
+        }
         let limit = self.properties.max_buffered_message_size;
         let body = op
             .run(
@@ -445,16 +502,7 @@ impl RequestChannel {
             Envelope::parse(body, Some(version), &self.properties.reader_quotas, self.properties.max_headers)?;
         message.set_envelope_version(envelope.version);
         message.fill_from(envelope, action, &self.properties.reader_quotas)?;
-        let relates_to = message.addressing().relates_to.clone();
-        if let (Some(sent), Some(relates)) = (request_id, relates_to) {
-            if sent != relates {
-                message.reset();
-                return Err(Error::invalid_format(format!(
-                    "the reply's RelatesTo ({relates}) does not match the request's MessageID ({sent})"
-                )));
-            }
-        }
-        Ok(true)
+        check_relates_to(message, request_id)
     }
 
     /// Gives the request a MessageID (and To) when addressing headers are in use, so the
@@ -473,7 +521,7 @@ impl RequestChannel {
         }
     }
 
-    fn build_request(&self, message: &Message, body: OutBody) -> Result<Request<OutBody>> {
+    fn build_request(&self, message: &Message, body: OutBody, content_type: Option<&str>) -> Result<Request<OutBody>> {
         let url = self.with(|s| s.url.clone()).ok_or_else(|| Error::invalid_operation("the channel has no address"))?;
         let version = message.envelope_version();
         let action = message.action();
@@ -481,7 +529,10 @@ impl RequestChannel {
             .method(Method::POST)
             .uri(url.path_and_query.as_str())
             .header(header::HOST, url.authority.as_str())
-            .header(header::CONTENT_TYPE, soap::content_type(version, action))
+            .header(
+                header::CONTENT_TYPE,
+                content_type.map_or_else(|| soap::content_type(version, action), str::to_owned),
+            )
             .header(header::USER_AGENT, concat!("soapwire/", env!("CARGO_PKG_VERSION")));
         if let Some(sa) = soap::soap_action_header(version, action) {
             let v = HeaderValue::from_str(&sa)
@@ -500,7 +551,14 @@ impl RequestChannel {
         // A kept-alive connection the server closed since the last exchange is replaced:
         // `is_closed` may not know it yet when the connection task is still winding down
         // on another thread, `ready` does.
+        let streamed = self.with(|s| std::mem::take(&mut s.reply_streamed));
         let reused = match self.with(|s| s.connection.take()) {
+            // After a reply whose attachments may still be unread, the connection is reused
+            // only if it is free at once; otherwise a new one is made rather than waiting.
+            Some(mut c) if !c.sender.is_closed() && streamed => {
+                let ready = tokio::time::timeout(std::time::Duration::from_millis(50), c.sender.ready()).await;
+                matches!(ready, Ok(Ok(()))).then_some(c)
+            }
             Some(mut c) if !c.sender.is_closed() => c.sender.ready().await.is_ok().then_some(c),
             _ => None,
         };
@@ -519,6 +577,20 @@ impl RequestChannel {
         self.with(|s| s.connection = Some(connection));
         Ok(Box::pin(future))
     }
+}
+
+/// WS-Addressing correlation: a reply whose RelatesTo names another request is refused.
+fn check_relates_to(message: &mut Message, request_id: Option<String>) -> Result<bool> {
+    let relates_to = message.addressing().relates_to.clone();
+    if let (Some(sent), Some(relates)) = (request_id, relates_to) {
+        if sent != relates {
+            message.reset();
+            return Err(Error::invalid_format(format!(
+                "the reply's RelatesTo ({relates}) does not match the request's MessageID ({sent})"
+            )));
+        }
+    }
+    Ok(true)
 }
 
 async fn send_chunk(tx: &mpsc::Sender<std::result::Result<Bytes, std::io::Error>>, chunk: Bytes) -> Result<()> {

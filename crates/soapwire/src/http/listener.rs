@@ -32,6 +32,8 @@ use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use soapwire_proto::channel::{ListenerState, ListenerStateMachine};
+use soapwire_proto::mime::MultipartType;
+use soapwire_proto::mtom::MtomContentType;
 use soapwire_proto::properties::ListenerProperties;
 use soapwire_proto::soap::{self, EnvelopeVersion};
 use soapwire_proto::{Error, ErrorKind, Result};
@@ -57,6 +59,8 @@ pub(crate) struct Exchange {
     pub(crate) request: Request<Incoming>,
     pub(crate) version: EnvelopeVersion,
     pub(crate) action: Option<String>,
+    /// The multipart parameters of an MTOM request.
+    pub(crate) mtom: Option<MultipartType>,
     pub(crate) respond: oneshot::Sender<Reply>,
     pub(crate) monitor: Arc<ConnectionMonitor>,
     pub(crate) remote: SocketAddr,
@@ -446,12 +450,17 @@ async fn handle(
     }
     let content_type = request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     let soap_action = request.headers().get("SOAPAction").and_then(|v| v.to_str().ok());
-    let (version, action) = match soap::parse_content_type(content_type, soap_action) {
+    let parsed = if MtomContentType::is_multipart(content_type) {
+        MtomContentType::parse(content_type, soap_action).map(|m| (m.version, m.action, Some(m.multipart)))
+    } else {
+        soap::parse_content_type(content_type, soap_action).map(|(v, a)| (v, a, None))
+    };
+    let (version, action, mtom) = match parsed {
         Ok(x) => x,
         Err(_) => return Ok(plain(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported Content-Type for a SOAP message")),
     };
     let (tx, rx) = oneshot::channel();
-    let exchange = Exchange { request, version, action, respond: tx, monitor, remote };
+    let exchange = Exchange { request, version, action, mtom, respond: tx, monitor, remote };
     if context.queue.try_send(exchange).is_err() {
         tracing::warn!("{}: request from {remote} refused: the accept queue is full", context.url);
         return Ok(plain(StatusCode::SERVICE_UNAVAILABLE, "too many requests are waiting to be accepted"));

@@ -12,7 +12,14 @@ use std::fmt;
 use bytes::Bytes;
 use http_body_util::BodyExt as _;
 use hyper::body::Incoming;
+use soapwire_proto::mime::MultipartType;
+use soapwire_proto::mtom;
+use soapwire_proto::properties::ChannelProperties;
+use soapwire_proto::soap::{Envelope, EnvelopeVersion};
 use soapwire_proto::{Error, ErrorKind, Result};
+use std::sync::Arc;
+
+use crate::attachment::inbound::{BodyStream, InboundParts, MtomReader};
 
 /// A parsed `http://host[:port]/path[?query]` endpoint address.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -94,6 +101,56 @@ pub(crate) async fn read_body_limited(mut body: Incoming, limit: usize, drain: u
         buf.extend_from_slice(&data);
     }
     Ok(buf.freeze())
+}
+
+/// A received HTTP body as a stream of data frames (trailers skipped), for the MTOM reader.
+pub(crate) fn incoming_stream(body: Incoming) -> BodyStream {
+    struct Frames(Incoming);
+    impl futures_core::Stream for Frames {
+        type Item = Result<Bytes>;
+        fn poll_next(
+            mut self: std::pin::Pin<&mut Self>,
+            cx: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<Option<Result<Bytes>>> {
+            use http_body::Body as _;
+            loop {
+                return match std::pin::Pin::new(&mut self.0).poll_frame(cx) {
+                    std::task::Poll::Ready(Some(Ok(frame))) => match frame.into_data() {
+                        Ok(data) => std::task::Poll::Ready(Some(Ok(data))),
+                        Err(_) => continue,
+                    },
+                    std::task::Poll::Ready(Some(Err(e))) => std::task::Poll::Ready(Some(Err(client::hyper_error(e)))),
+                    std::task::Poll::Ready(None) => std::task::Poll::Ready(None),
+                    std::task::Poll::Pending => std::task::Poll::Pending,
+                };
+            }
+        }
+    }
+    Box::pin(Frames(body))
+}
+
+/// Reads a received MTOM message as far as its envelope: the root part whole (within
+/// `max_buffered_message_size`), transcoded to UTF-8 and parsed; the attachment parts stay on
+/// the connection, for the message to read lazily. Each network read waits at most the
+/// receive timeout.
+pub(crate) async fn read_mtom_envelope(
+    body: Incoming,
+    content_type: &MultipartType,
+    version: EnvelopeVersion,
+    properties: &ChannelProperties,
+) -> Result<(Envelope, Arc<InboundParts>)> {
+    let limit = properties.max_buffered_message_size;
+    let mut reader = MtomReader::new(
+        content_type,
+        properties.mime_quotas,
+        incoming_stream(body),
+        properties.timeout(soapwire_proto::properties::Timeout::Receive),
+    )?;
+    let (root_type, root) = reader.read_root(limit).await?;
+    let root = mtom::root_to_utf8(root_type.as_deref(), root)?;
+    let envelope = Envelope::parse(root, Some(version), &properties.reader_quotas, properties.max_headers)?;
+    let references = mtom::include_references(&envelope.body, &properties.reader_quotas)?;
+    Ok((envelope, InboundParts::new(reader, references, limit)))
 }
 
 /// Maps an I/O error to the documented code (the canonical-error principle of

@@ -22,8 +22,12 @@ use tokio::sync::{OwnedSemaphorePermit, oneshot, watch};
 use super::body::{BodyProgress, OutBody, TrackedBody};
 use super::listener::{Exchange, Listener, Reply};
 use super::monitor::ConnectionMonitor;
+use crate::attachment::MtomSend;
+use crate::attachment::outbound::OutboundShared;
 use crate::core::ChannelCore;
 use crate::message::Message;
+use soapwire_proto::mime::MultipartType;
+use soapwire_proto::properties::MessageEncoding;
 
 #[derive(Default)]
 struct ReplyState {
@@ -34,6 +38,10 @@ struct ReplyState {
     path: Option<String>,
     version: Option<EnvelopeVersion>,
     action: Option<String>,
+    /// The multipart parameters of an MTOM request.
+    mtom: Option<MultipartType>,
+    /// The task streaming an MTOM reply, while it runs.
+    streaming: Option<StreamingReply>,
     received: bool,
     /// A fault decided while receiving (mustUnderstand, version mismatch) that
     /// `send_fault_for_error` sends instead of a generic one.
@@ -114,6 +122,7 @@ impl ReplyChannel {
                 path: Some(path),
                 version: Some(exchange.version),
                 action: exchange.action,
+                mtom: exchange.mtom,
                 permit: Some(permit),
                 ..ReplyState::default()
             }
@@ -174,15 +183,31 @@ impl ReplyChannel {
             )));
         }
         let limit = self.properties.max_buffered_message_size;
-        let bytes = op
-            .run(
-                "receiving the request",
-                self.properties.timeout(Timeout::Receive),
-                super::read_body_limited(body, limit, MAX_DRAIN_BYTES),
-            )
-            .await?;
-        let envelope =
-            Envelope::parse(bytes, Some(version), &self.properties.reader_quotas, self.properties.max_headers)?;
+        let mtom = self.with(|s| s.mtom.clone());
+        let (envelope, parts) = match &mtom {
+            Some(multipart) => {
+                let (envelope, parts) = op
+                    .run(
+                        "receiving the MTOM request envelope",
+                        self.properties.timeout(Timeout::Receive),
+                        super::read_mtom_envelope(body, multipart, version, &self.properties),
+                    )
+                    .await?;
+                (envelope, Some(parts))
+            }
+            None => {
+                let bytes = op
+                    .run(
+                        "receiving the request",
+                        self.properties.timeout(Timeout::Receive),
+                        super::read_body_limited(body, limit, MAX_DRAIN_BYTES),
+                    )
+                    .await?;
+                let envelope =
+                    Envelope::parse(bytes, Some(version), &self.properties.reader_quotas, self.properties.max_headers)?;
+                (envelope, None)
+            }
+        };
         let addressing = AddressingHeaders::detect_version(&envelope.headers);
         let understood = self.understood.lock().unwrap_or_else(|p| p.into_inner()).clone();
         if let Err(fault) = envelope.check_must_understand(|name| {
@@ -198,6 +223,9 @@ impl ReplyChannel {
         }
         message.set_envelope_version(version);
         message.fill_from(envelope, action, &self.properties.reader_quotas)?;
+        if mtom.is_some() {
+            message.set_inbound(parts);
+        }
         message.state_machine().read_completed()?;
         self.check_reply_address(message)?;
         Ok(true)
@@ -240,7 +268,7 @@ impl ReplyChannel {
             Some(code) => fault_status(&code, reply.envelope_version()),
             None => StatusCode::OK,
         };
-        self.respond(reply, status)
+        self.respond(reply, status).await
     }
 
     /// `WsSendFaultMessageForError`: answers with the fault for `error` (or the fault that
@@ -253,7 +281,7 @@ impl ReplyChannel {
         self.send_reply(&mut reply).await
     }
 
-    fn respond(&self, reply: &mut Message, status: StatusCode) -> Result<()> {
+    async fn respond(&self, reply: &mut Message, status: StatusCode) -> Result<()> {
         if reply.addressing().relates_to.is_some() && reply.addressing().to.is_none() {
             let anonymous = reply.addressing_version().anonymous_uri().map(str::to_owned);
             reply.addressing_mut().to = anonymous;
@@ -266,15 +294,47 @@ impl ReplyChannel {
                 self.properties.max_buffered_message_size
             )));
         }
+        if self.with(|s| s.respond.is_none()) {
+            return Err(Error::invalid_operation("a reply was already sent on this channel"));
+        }
+        // An MTOM request gets an MTOM reply (its client reads MTOM), as does any reply with
+        // attachments or on a channel whose encoding is MTOM.
+        let request_was_mtom = self.with(|s| s.mtom.is_some());
+        let encoding = match self.properties.encoding {
+            e if e.is_mtom() => e,
+            _ => MessageEncoding::MtomUtf8,
+        };
+        let (out, content_type, streaming) =
+            if reply.wants_mtom() || request_was_mtom || self.properties.encoding.is_mtom() {
+                let parts = reply.take_outgoing();
+                let job = MtomSend::new(
+                    bytes,
+                    reply.envelope_version(),
+                    reply.action(),
+                    encoding,
+                    parts,
+                    self.properties.timeout(Timeout::Send),
+                )?;
+                job.wait_for_start(self.properties.timeout(Timeout::Send)).await?;
+                let (tx, rx) = tokio::sync::mpsc::channel(4);
+                let content_type = job.content_type.clone();
+                let writers = job.writers();
+                (OutBody::Stream(rx), content_type, Some((job, tx, writers)))
+            } else {
+                (OutBody::full(bytes), soap::content_type(reply.envelope_version(), reply.action()), None)
+            };
         let (respond, monitor) = self.with(|s| (s.respond.take(), s.monitor.clone()));
         let respond = respond.ok_or_else(|| Error::invalid_operation("a reply was already sent on this channel"))?;
         let monitor = monitor.unwrap_or_default();
         reply.state_machine().write_started()?;
-        let (body, progress) = TrackedBody::new(OutBody::full(bytes), monitor);
+        if let Some((job, tx, writers)) = streaming {
+            let task = tokio::spawn(job.run(tx));
+            self.with(|s| s.streaming = Some(StreamingReply { task, writers }));
+        }
+        let (body, progress) = TrackedBody::new(out, monitor);
         let mut response = Response::new(body);
         *response.status_mut() = status;
-        let ct = soap::content_type(reply.envelope_version(), reply.action());
-        let ct = HeaderValue::from_str(&ct)
+        let ct = HeaderValue::from_str(&content_type)
             .unwrap_or_else(|_| HeaderValue::from_static("application/soap+xml; charset=utf-8"));
         response.headers_mut().insert(header::CONTENT_TYPE, ct);
         self.with(|s| s.sent = Some(progress));
@@ -307,6 +367,16 @@ impl ReplyChannel {
     /// flushed to the connection. An error there (the client went away) is returned and the
     /// channel is `Closed` all the same. Rude: the connection is dropped.
     pub async fn close(&self) -> Result<()> {
+        // A streamed MTOM reply: while the application still writes an attachment, the
+        // message is being written, so the close is rude (the seed's rule); once every
+        // attachment is closed, let the transmission finish first (it is bounded by the send
+        // timeout per chunk, not by the close timeout, so large transfers can complete).
+        if let Some(streaming) = self.with(|s| s.streaming.take()) {
+            for w in streaming.writers.iter().filter(|w| w.app_still_writing()) {
+                w.transport_failed(Error::aborted("the channel was closed while the attachment was being written"));
+            }
+            let _ = streaming.task.await;
+        }
         let r = self
             .core
             .close(self.properties.timeout(Timeout::Close), || self.graceful_shutdown(), || self.drop_exchange())
@@ -374,6 +444,12 @@ impl ReplyChannel {
     pub fn transport_action(&self) -> Option<String> {
         self.with(|s| s.action.clone())
     }
+}
+
+/// The task that streams an MTOM reply, and the attachments the application writes into it.
+struct StreamingReply {
+    task: tokio::task::JoinHandle<()>,
+    writers: Vec<Arc<OutboundShared>>,
 }
 
 /// How much of an over-quota request body is read and discarded so that the fault can be
