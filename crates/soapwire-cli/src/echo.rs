@@ -1,11 +1,22 @@
 //! The echo service of `shared/peers/common/echo.wsdl` (`echo(string)`, `echoData(base64Binary)`),
-//! written against soapwire's public API as any user would write a service: a listener, an
-//! accept loop, one task per accepted reply channel.
+//! plus `upload(base64Binary) -> (length, sha256)` and `download(length) -> base64Binary` for
+//! one-way transfers in constant memory, written against soapwire's public API as any user would
+//! write a service: a listener, an accept loop, one task per accepted reply channel.
+//!
+//! Binary data arrives inline (base64) or as an MTOM attachment (`xop:Include`); `echoData`
+//! answers MTOM when the request was MTOM, or always with `--mtom` (gSOAP's `-m`); `download`
+//! always answers MTOM, its data generated on the fly; `upload` hashes the attachment as it
+//! streams in.
 
 use std::sync::Arc;
 
 use base64::Engine as _;
-use soapwire::{Error, ErrorKind, Listener, ListenerProperties, Message, QName, ReaderQuotas, ReplyChannel, XmlWriter};
+use bytes::Bytes;
+use sha2::Digest as _;
+use soapwire::soapwire_proto::mtom;
+use soapwire::{
+    Error, ErrorKind, Listener, ListenerProperties, Message, QName, ReaderQuotas, ReplyChannel, XmlEvent, XmlWriter,
+};
 
 /// The service's target namespace.
 pub(crate) const NS: &str = "http://example.org/echo";
@@ -13,6 +24,10 @@ pub(crate) const NS: &str = "http://example.org/echo";
 pub(crate) const ECHO_ACTION: &str = "http://example.org/echo/echo";
 /// Action of `echoData`.
 pub(crate) const ECHO_DATA_ACTION: &str = "http://example.org/echo/echoData";
+/// Action of `upload`.
+pub(crate) const UPLOAD_ACTION: &str = "http://example.org/echo/upload";
+/// Action of `download`.
+pub(crate) const DOWNLOAD_ACTION: &str = "http://example.org/echo/download";
 /// The WSDL served at `?wsdl` (addresses rewritten to the real URL).
 pub(crate) const WSDL: &str = include_str!("echo.wsdl");
 
@@ -27,13 +42,29 @@ pub(crate) async fn open(url: &str, properties: ListenerProperties) -> soapwire:
     Ok(listener)
 }
 
+/// How the service treats binary data.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct EchoOptions {
+    /// Answer `echoData` with MTOM even when the request was inline base64 (gSOAP's `-m`).
+    pub(crate) mtom: bool,
+    /// The most bytes `echoData` holds in memory (it must read the whole request before it
+    /// answers, because blocking clients send everything before they read).
+    pub(crate) max_echo_bytes: usize,
+}
+
+impl Default for EchoOptions {
+    fn default() -> Self {
+        EchoOptions { mtom: false, max_echo_bytes: 256 * 1024 * 1024 }
+    }
+}
+
 /// Accepts channels until the listener is closed or aborted, serving each in its own task.
-pub(crate) async fn serve(listener: Arc<Listener>) {
+pub(crate) async fn serve(listener: Arc<Listener>, options: EchoOptions) {
     loop {
         let channel = ReplyChannel::new(&listener);
         match listener.accept_channel(&channel).await {
             Ok(()) => {
-                tokio::spawn(serve_channel(channel));
+                tokio::spawn(serve_channel(channel, options));
             }
             Err(e) if e.kind() == ErrorKind::QuotaExceeded => {
                 tokio::time::sleep(std::time::Duration::from_millis(10)).await;
@@ -47,19 +78,12 @@ pub(crate) async fn serve(listener: Arc<Listener>) {
 }
 
 /// Serves one request/reply exchange.
-pub(crate) async fn serve_channel(channel: ReplyChannel) {
+pub(crate) async fn serve_channel(channel: ReplyChannel, options: EchoOptions) {
     let mut request = channel.new_message();
     match channel.receive_message(&mut request).await {
         Ok(true) => {
-            let quotas = &channel.properties().reader_quotas;
-            let outcome = match answer(&request, quotas) {
-                Ok((action, body)) => {
-                    let mut reply = channel.new_message();
-                    match reply.initialize_reply(&request, action, body) {
-                        Ok(()) => channel.send_reply(&mut reply).await,
-                        Err(e) => Err(e),
-                    }
-                }
+            let outcome = match answer(&channel, &request, options).await {
+                Ok(mut reply) => channel.send_reply(&mut reply).await,
                 Err(e) => channel.send_fault_for_error(Some(&request), &e).await,
             };
             if let Err(e) = outcome {
@@ -84,73 +108,245 @@ pub(crate) async fn serve_channel(channel: ReplyChannel) {
     }
 }
 
-/// Computes the reply (action, body XML) for a request, or the error to fault with. The
-/// body is read once, with one streaming reader.
-pub(crate) fn answer(request: &Message, quotas: &ReaderQuotas) -> soapwire::Result<(&'static str, Vec<u8>)> {
-    let (root, text) = read_call(request, quotas)?;
-    // Dispatch on the action, as WCF and WWSAPI service hosts do; fall back to the body
-    // element only when the request carried no action at all (SOAP 1.1 with an empty
-    // SOAPAction).
-    let operation = match (request.action(), root.as_ref()) {
-        (Some(ECHO_ACTION), _) => "echo",
-        (Some(ECHO_DATA_ACTION), _) => "echoData",
-        (None, Some(q)) if q.namespace == NS && q.local == "echo" => "echo",
-        (None, Some(q)) if q.namespace == NS && q.local == "echoData" => "echoData",
-        (action, _) => {
-            return Err(Error::new(
+/// The operations of the service.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Operation {
+    Echo,
+    EchoData,
+    Upload,
+    Download,
+}
+
+impl Operation {
+    fn element(self) -> &'static str {
+        match self {
+            Operation::Echo => "echo",
+            Operation::EchoData => "echoData",
+            Operation::Upload => "upload",
+            Operation::Download => "download",
+        }
+    }
+
+    /// Dispatch on the action, as WCF and WWSAPI service hosts do; fall back to the body
+    /// element only when the request carried no action at all (SOAP 1.1 with an empty
+    /// SOAPAction).
+    fn of(action: Option<&str>, root: Option<&QName>) -> soapwire::Result<Operation> {
+        const ALL: [Operation; 4] = [Operation::Echo, Operation::EchoData, Operation::Upload, Operation::Download];
+        let by_action =
+            |a: &str| ALL.into_iter().find(|op| a.strip_prefix("http://example.org/echo/") == Some(op.element()));
+        match (action, root) {
+            (Some(a), _) => by_action(a),
+            (None, Some(q)) if q.namespace == NS => ALL.into_iter().find(|op| op.element() == q.local),
+            (None, _) => None,
+        }
+        .ok_or_else(|| {
+            Error::new(
                 ErrorKind::EndpointActionNotSupported,
                 format!("the echo service has no operation for action {:?}", action.unwrap_or("")),
-            ));
-        }
-    };
-    match &root {
-        Some(q) if q.namespace == NS && q.local == operation => {}
-        Some(q) => {
-            return Err(Error::invalid_format(format!(
-                "expected {{{NS}}}{operation}, found {{{}}}{}",
-                q.namespace, q.local
-            )));
-        }
-        None => return Err(Error::invalid_format(format!("the body has no {{{NS}}}{operation} element"))),
-    }
-    let mut w = XmlWriter::with_capacity(text.as_ref().map_or(0, |t| t.len()) + 160);
-    if operation == "echo" {
-        w.start_element(Some("e"), "echoResponse");
-        w.namespace_decl(Some("e"), NS);
-        if let Some(t) = &text {
-            w.element_with_text(Some("e"), "message", t);
-        }
-        w.end_element();
-        Ok(("http://example.org/echo/EchoPortType/echoResponse", w.into_bytes()))
-    } else {
-        let b64 = text.unwrap_or_default();
-        let compact: String = b64.chars().filter(|c| !c.is_ascii_whitespace()).collect();
-        base64::engine::general_purpose::STANDARD
-            .decode(compact.as_bytes())
-            .map_err(|e| Error::invalid_format(format!("echoData/data is not valid base64: {e}")))?;
-        w.start_element(Some("e"), "echoDataResponse");
-        w.namespace_decl(Some("e"), NS);
-        w.element_with_text(Some("e"), "data", &compact);
-        w.end_element();
-        Ok(("http://example.org/echo/EchoPortType/echoDataResponse", w.into_bytes()))
+            )
+        })
     }
 }
 
-/// One pass over `<e:operation><e:message|data>text</..></e:operation>`: the root element's
-/// name and the text of its parameter, if any. Unknown children are skipped.
-fn read_call(request: &Message, quotas: &ReaderQuotas) -> soapwire::Result<(Option<QName>, Option<String>)> {
+/// The value of a `message`, `data` or `length` parameter.
+enum Parameter {
+    Text(String),
+    /// `xop:Include`: the Content-ID of an MTOM part.
+    Attachment(String),
+}
+
+/// Computes the reply for a request, or the error to fault with.
+pub(crate) async fn answer(
+    channel: &ReplyChannel,
+    request: &Message,
+    options: EchoOptions,
+) -> soapwire::Result<Message> {
+    let quotas = &channel.properties().reader_quotas;
+    let (root, parameter) = read_call(request, quotas)?;
+    let operation = Operation::of(request.action(), root.as_ref())?;
+    match &root {
+        Some(q) if q.namespace == NS && q.local == operation.element() => {}
+        Some(q) => {
+            return Err(Error::invalid_format(format!(
+                "expected {{{NS}}}{}, found {{{}}}{}",
+                operation.element(),
+                q.namespace,
+                q.local
+            )));
+        }
+        None => return Err(Error::invalid_format(format!("the body has no {{{NS}}}{} element", operation.element()))),
+    }
+    let mut reply = channel.new_message();
+    let mut w = XmlWriter::with_capacity(256);
+    let action = match operation {
+        Operation::Echo => {
+            w.start_element(Some("e"), "echoResponse");
+            w.namespace_decl(Some("e"), NS);
+            match parameter {
+                Some(Parameter::Text(t)) => w.element_with_text(Some("e"), "message", &t),
+                Some(Parameter::Attachment(_)) => return Err(Error::invalid_format("echo/message must be text")),
+                None => {}
+            }
+            w.end_element();
+            "http://example.org/echo/EchoPortType/echoResponse"
+        }
+        Operation::EchoData => {
+            w.start_element(Some("e"), "echoDataResponse");
+            w.namespace_decl(Some("e"), NS);
+            let mtom_reply = options.mtom || request.is_mtom();
+            match parameter {
+                Some(Parameter::Text(b64)) if !mtom_reply => {
+                    // Inline in, inline out: validate and echo the text, no decode/encode.
+                    let compact: String = b64.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+                    decode_base64(&compact)?;
+                    w.element_with_text(Some("e"), "data", &compact);
+                }
+                parameter => {
+                    let data = match parameter {
+                        Some(Parameter::Text(b64)) => Bytes::from(decode_base64(&b64)?),
+                        Some(Parameter::Attachment(id)) => {
+                            request.attachment(&id).await?.to_bytes(options.max_echo_bytes).await?
+                        }
+                        None => Bytes::new(),
+                    };
+                    let id = soapwire::attachment::new_content_id();
+                    w.start_element(Some("e"), "data");
+                    mtom::write_include(&mut w, &id);
+                    w.end_element();
+                    reply.add_attachment_bytes(&id, "application/octet-stream", data);
+                    reply.set_mtom(true);
+                }
+            }
+            w.end_element();
+            "http://example.org/echo/EchoPortType/echoDataResponse"
+        }
+        Operation::Upload => {
+            let (length, digest) = match parameter {
+                Some(Parameter::Text(b64)) => {
+                    let data = decode_base64(&b64)?;
+                    (data.len() as u64, sha2::Sha256::digest(&data))
+                }
+                Some(Parameter::Attachment(id)) => {
+                    let mut attachment = request.attachment(&id).await?;
+                    let mut hasher = sha2::Sha256::new();
+                    while let Some(chunk) = attachment.next_chunk().await? {
+                        hasher.update(&chunk);
+                    }
+                    (attachment.bytes_received(), hasher.finalize())
+                }
+                None => return Err(Error::invalid_format("upload needs a data element")),
+            };
+            w.start_element(Some("e"), "uploadResponse");
+            w.namespace_decl(Some("e"), NS);
+            w.element_with_text(Some("e"), "length", &length.to_string());
+            let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+            w.element_with_text(Some("e"), "sha256", &hex);
+            w.end_element();
+            "http://example.org/echo/EchoPortType/uploadResponse"
+        }
+        Operation::Download => {
+            let length: u64 = match parameter {
+                Some(Parameter::Text(t)) => t
+                    .trim()
+                    .parse()
+                    .map_err(|_| Error::invalid_format(format!("download/length {t:?} is not a number")))?,
+                _ => return Err(Error::invalid_format("download needs a length element")),
+            };
+            let id = soapwire::attachment::new_content_id();
+            w.start_element(Some("e"), "downloadResponse");
+            w.namespace_decl(Some("e"), NS);
+            w.start_element(Some("e"), "data");
+            mtom::write_include(&mut w, &id);
+            w.end_element();
+            w.end_element();
+            reply.add_attachment_stream(&id, "application/octet-stream", PatternStream::new(length));
+            "http://example.org/echo/EchoPortType/downloadResponse"
+        }
+    };
+    reply.initialize_reply(request, action, w.into_bytes())?;
+    Ok(reply)
+}
+
+fn decode_base64(text: &str) -> soapwire::Result<Vec<u8>> {
+    let compact: String = text.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    base64::engine::general_purpose::STANDARD
+        .decode(compact.as_bytes())
+        .map_err(|e| Error::invalid_format(format!("data is not valid base64: {e}")))
+}
+
+/// One pass over `<e:operation><e:message|data|length>text or xop:Include</..></e:operation>`:
+/// the root element's name and its parameter, if any. Unknown children are skipped.
+fn read_call(request: &Message, quotas: &ReaderQuotas) -> soapwire::Result<(Option<QName>, Option<Parameter>)> {
     let mut reader = request.body_reader(quotas)?;
     let Some(root) = reader.next_element()? else {
         return Ok((None, None));
     };
-    let mut text = None;
+    let mut parameter = None;
     while let Some(child) = reader.next_element()? {
-        let is_parameter = child.name.namespace == NS && (child.name.local == "message" || child.name.local == "data");
-        if is_parameter && text.is_none() {
-            text = Some(reader.read_text()?);
-        } else {
+        let is_parameter =
+            child.name.namespace == NS && matches!(child.name.local.as_str(), "message" | "data" | "length");
+        if !is_parameter || parameter.is_some() {
             reader.skip_element()?;
+            continue;
         }
+        let mut text = String::new();
+        let mut include = None;
+        loop {
+            match reader.next()? {
+                XmlEvent::Text(t) => text.push_str(&t),
+                XmlEvent::Start(e) if e.name.is(mtom::XOP_INCLUDE_NAMESPACE, "Include") => {
+                    let href =
+                        e.attribute("", "href").ok_or_else(|| Error::invalid_format("xop:Include without href"))?;
+                    include = Some(mtom::content_id_from_href(href)?);
+                    reader.skip_element()?;
+                }
+                XmlEvent::Start(_) => reader.skip_element()?,
+                XmlEvent::End => break,
+                XmlEvent::Eof => return Err(Error::invalid_format("the body ended inside a parameter")),
+            }
+        }
+        parameter = Some(match include {
+            Some(id) => Parameter::Attachment(id),
+            None => Parameter::Text(text),
+        });
     }
-    Ok((Some(root.name), text))
+    Ok((Some(root.name), parameter))
+}
+
+/// `length` bytes of the download pattern (byte *i* = (i·31 + 7) mod 256), produced as the
+/// connection takes them. The pattern repeats every 256 bytes, so every full chunk is the
+/// same shared buffer: no copy, no allocation per chunk.
+pub(crate) struct PatternStream {
+    chunk: Bytes,
+    remaining: u64,
+}
+
+/// Bytes per generated chunk (a multiple of the pattern's period, 256).
+const PATTERN_CHUNK: usize = 256 * 1024;
+
+impl PatternStream {
+    pub(crate) fn new(length: u64) -> PatternStream {
+        PatternStream { chunk: Bytes::from(pattern(PATTERN_CHUNK)), remaining: length }
+    }
+}
+
+/// The first `n` bytes of the download pattern.
+pub(crate) fn pattern(n: usize) -> Vec<u8> {
+    (0..n).map(|i| (i.wrapping_mul(31).wrapping_add(7)) as u8).collect()
+}
+
+impl futures_core::Stream for PatternStream {
+    type Item = std::io::Result<Bytes>;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<std::io::Result<Bytes>>> {
+        if self.remaining == 0 {
+            return std::task::Poll::Ready(None);
+        }
+        let n = self.remaining.min(PATTERN_CHUNK as u64) as usize;
+        self.remaining -= n as u64;
+        std::task::Poll::Ready(Some(Ok(self.chunk.slice(..n))))
+    }
 }

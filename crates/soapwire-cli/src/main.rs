@@ -2,6 +2,7 @@
 
 mod demo;
 mod echo;
+mod transfer;
 
 use std::io::Read as _;
 use std::process::ExitCode;
@@ -52,9 +53,16 @@ enum Service {
         /// Receive timeout for request bodies, in seconds.
         #[arg(long, default_value_t = 30.0)]
         receive_timeout: f64,
-        /// max_buffered_message_size in bytes.
+        /// max_buffered_message_size in bytes (the envelope; MTOM attachments are streamed).
         #[arg(long, default_value_t = 65536)]
         max_message_size: usize,
+        /// Answer echoData with MTOM even when the request was inline base64 (gSOAP's `-m`).
+        #[arg(long)]
+        mtom: bool,
+        /// The largest echoData payload held in memory, in bytes (upload and download stream
+        /// in constant memory whatever their size).
+        #[arg(long, default_value_t = 256 * 1024 * 1024)]
+        max_echo_bytes: usize,
     },
 }
 
@@ -93,9 +101,20 @@ struct CallArgs {
     /// Timeout for every step, in seconds.
     #[arg(long, default_value_t = 30.0)]
     timeout: f64,
-    /// max_buffered_message_size in bytes (for request and reply).
+    /// max_buffered_message_size in bytes (for request and reply envelopes).
     #[arg(long, default_value_t = 4 * 1024 * 1024)]
     max_message_size: usize,
+    /// Send FILE as an MTOM attachment with Content-ID NAME (repeatable); the body refers to
+    /// it as `<xop:Include href="cid:NAME"/>`. The request goes MTOM.
+    #[arg(long, value_name = "NAME=FILE")]
+    attach: Vec<String>,
+    /// Save every attachment of the reply into DIR (one file per part, named after its
+    /// Content-ID).
+    #[arg(long, value_name = "DIR")]
+    save_attachments: Option<std::path::PathBuf>,
+    /// Send the request MTOM even without attachments.
+    #[arg(long)]
+    mtom: bool,
 }
 
 fn main() -> ExitCode {
@@ -123,8 +142,11 @@ fn main() -> ExitCode {
     };
     runtime.block_on(async {
         match cli.command {
-            Command::Serve { service: Service::Echo { listen, receive_timeout, max_message_size } } => {
-                report(serve_echo(&listen, receive_timeout, max_message_size).await)
+            Command::Serve {
+                service: Service::Echo { listen, receive_timeout, max_message_size, mtom, max_echo_bytes },
+            } => {
+                let options = echo::EchoOptions { mtom, max_echo_bytes };
+                report(serve_echo(&listen, receive_timeout, max_message_size, options).await)
             }
             Command::Call(args) => call(args).await,
             Command::Demo => report(demo::run().await),
@@ -142,7 +164,12 @@ fn report(r: anyhow::Result<()>) -> ExitCode {
     }
 }
 
-async fn serve_echo(listen: &str, receive_timeout: f64, max_message_size: usize) -> anyhow::Result<()> {
+async fn serve_echo(
+    listen: &str,
+    receive_timeout: f64,
+    max_message_size: usize,
+    options: echo::EchoOptions,
+) -> anyhow::Result<()> {
     let mut properties = ListenerProperties::default();
     properties.channel.set_timeout(Timeout::Receive, Some(std::time::Duration::from_secs_f64(receive_timeout)));
     properties.channel.max_buffered_message_size = max_message_size;
@@ -150,7 +177,7 @@ async fn serve_echo(listen: &str, receive_timeout: f64, max_message_size: usize)
     println!("listening on {}", listener.url().unwrap_or_default());
     use std::io::Write as _;
     std::io::stdout().flush()?;
-    let serving = tokio::spawn(echo::serve(listener.clone()));
+    let serving = tokio::spawn(echo::serve(listener.clone(), options));
     tokio::signal::ctrl_c().await?;
     listener.close().await?;
     let _ = serving.await;
@@ -184,7 +211,7 @@ async fn call(args: CallArgs) -> ExitCode {
     }
 }
 
-enum CallError {
+pub(crate) enum CallError {
     Soap(soapwire::Error),
     Local(anyhow::Error),
 }
@@ -228,8 +255,17 @@ async fn call_inner(args: &CallArgs) -> Result<Bytes, CallError> {
     } else {
         request.initialize_request(&args.action, body)?;
     }
+    for spec in &args.attach {
+        transfer::attach_file(&mut request, spec).await.map_err(CallError::Local)?;
+    }
+    request.set_mtom(args.mtom);
     let mut reply = Message::new(request.envelope_version(), addressing);
     let outcome = channel.request_reply(&mut request, &mut reply).await;
+    if outcome.is_ok() {
+        if let Some(dir) = &args.save_attachments {
+            transfer::save_attachments(&reply, dir).await?;
+        }
+    }
     let closed = channel.close().await;
     outcome?;
     closed?;
