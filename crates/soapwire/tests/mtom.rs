@@ -371,18 +371,32 @@ async fn outbound_close_waits_for_earlier_writes_then_times_out_with_ws_e_operat
     request.add_attachment(&attachment);
     attachment.write(&[0u8; 16]).unwrap();
     bounded!(channel.send_message(&mut request)).unwrap();
-    // Fill everything between us and the peer's socket.
-    let filler = vec![0u8; 4096];
-    let fill = tokio::time::timeout(Duration::from_secs(5), attachment.write_all(&filler.repeat(4096))).await;
-    assert!(fill.is_err() || fill.unwrap().is_err(), "16 MiB went into a peer that reads nothing");
-    if attachment.state() == soapwire::soapwire_proto::attachment::OutboundState::Writing {
-        assert_eq!(attachment.try_close().unwrap(), CloseOutcome::Blocked);
-        let started = std::time::Instant::now();
-        let e = bounded!(attachment.close()).unwrap_err();
-        assert_eq!(e.kind(), Some(ErrorKind::OperationTimedOut), "{e}");
-        assert_eq!(e.hresult().0 as u32, 0x803D0006);
-        assert!(started.elapsed() < Duration::from_secs(5));
-    }
+    // Fill everything between us and the peer's socket, without waiting (WSDAPI's Write).
+    let filler = [0u8; 4096];
+    bounded!(async {
+        loop {
+            match attachment.write(&filler).unwrap() {
+                WriteOutcome::Accepted(_) => tokio::time::sleep(Duration::from_millis(1)).await,
+                WriteOutcome::Blocked => {
+                    // Blocked may be momentary while the pump moves a chunk: make sure.
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    if attachment.write(&filler).unwrap() == WriteOutcome::Blocked {
+                        return;
+                    }
+                }
+            }
+        }
+    });
+    // Close cannot drain: it reports STG_S_BLOCK, then fails once the transmission
+    // timeout (800 ms here, 30 s by default) has passed.
+    assert_eq!(attachment.try_close().unwrap(), CloseOutcome::Blocked);
+    assert_eq!(CloseOutcome::Blocked.hresult(), Hresult::STG_S_BLOCK);
+    let started = std::time::Instant::now();
+    let e = bounded!(attachment.close()).unwrap_err();
+    assert_eq!(e.kind(), Some(ErrorKind::OperationTimedOut), "{e}");
+    assert_eq!(e.hresult().0 as u32, 0x803D0006);
+    assert!(started.elapsed() >= Duration::from_millis(500), "{:?}", started.elapsed());
+    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
 }
 
 #[tokio::test]
@@ -506,4 +520,78 @@ async fn a_part_nothing_refers_to_is_invalid_format() {
     let fault = e.fault().expect("a fault");
     assert!(fault.reason.contains("not referenced"), "{}", fault.reason);
     let _ = Timeout::Send;
+}
+
+#[tokio::test]
+async fn outbound_first_write_of_a_later_attachment_waits_until_earlier_ones_are_finished() {
+    let (_l, url) = server(ListenerProperties::default(), echo_attachments).await;
+    let channel = Arc::new(RequestChannel::new(props()));
+    channel.open(&url).await.unwrap();
+    let first = OutboundAttachment::with_config("application/octet-stream", small_buffer());
+    let second = OutboundAttachment::with_config("application/octet-stream", small_buffer());
+    let mut request = Message::new(EnvelopeVersion::Soap12, AddressingVersion::V1_0);
+    let ids = [first.content_id(), second.content_id()];
+    request.initialize_request(ECHO_DATA, body_with_includes("echoData", &ids)).unwrap();
+    request.add_attachment(&first);
+    request.add_attachment(&second);
+    first.write(b"one").unwrap();
+    bounded!(channel.send_message(&mut request)).unwrap();
+    // The second attachment's buffer fills, then its writes block: the connection is busy
+    // with the first one, which is not finished.
+    let block = [2u8; 4096];
+    assert_eq!(second.write(&block).unwrap(), WriteOutcome::Accepted(4096));
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(second.write(&block).unwrap(), WriteOutcome::Blocked);
+    // Finishing the first lets the second drain and accept again.
+    bounded!(first.close()).unwrap();
+    let accepted = bounded!(async {
+        loop {
+            if let WriteOutcome::Accepted(n) = second.write(&block).unwrap() {
+                return n;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    });
+    assert_eq!(accepted, 4096);
+    bounded!(second.close()).unwrap();
+    let mut reply = Message::new(EnvelopeVersion::Soap12, AddressingVersion::V1_0);
+    assert!(bounded!(channel.receive_message(&mut reply)).unwrap());
+    let got = bounded!(collect(&reply));
+    assert_eq!(got[0].1, b"one");
+    assert_eq!(got[1].1, [block, block].concat());
+}
+
+#[tokio::test]
+async fn outbound_write_and_close_report_the_connection_error_of_an_earlier_write() {
+    // The peer reads the request head and a little more, then resets the connection.
+    let raw = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/x", raw.local_addr().unwrap());
+    tokio::spawn(async move {
+        let (mut s, _) = raw.accept().await.unwrap();
+        let mut buf = vec![0u8; 4096];
+        let _ = s.read(&mut buf).await;
+        let sock = socket2::SockRef::from(&s);
+        let _ = sock.set_linger(Some(Duration::ZERO));
+        drop(s);
+    });
+    let channel = RequestChannel::new(props());
+    channel.open(&url).await.unwrap();
+    let attachment = OutboundAttachment::with_config("application/octet-stream", small_buffer());
+    let mut request = Message::new(EnvelopeVersion::Soap12, AddressingVersion::V1_0);
+    request.initialize_request(ECHO_DATA, body_with_includes("echoData", &[attachment.content_id()])).unwrap();
+    request.add_attachment(&attachment);
+    attachment.write(b"x").unwrap();
+    bounded!(channel.send_message(&mut request)).unwrap();
+    let data = vec![0u8; 1 << 20];
+    let outcome = bounded!(async {
+        for _ in 0..64 {
+            attachment.write_all(&data).await?;
+        }
+        attachment.close().await
+    });
+    let e = outcome.expect_err("64 MiB went into a reset connection");
+    assert_eq!(e.kind(), Some(ErrorKind::EndpointDisconnected), "{e}");
+    // The error sticks: close reports it too.
+    let e = attachment.try_close().unwrap_err();
+    assert_eq!(e.kind(), Some(ErrorKind::EndpointDisconnected), "{e}");
 }
