@@ -23,8 +23,7 @@ const BOUND: Duration = Duration::from_secs(15);
 /// A listener whose handler reads every referenced attachment by Content-ID and answers
 /// with their sizes, or faults with the error.
 async fn server() -> (Arc<Listener>, std::net::SocketAddr) {
-    let mut properties = ListenerProperties::default();
-    properties.any_envelope_version = true;
+    let mut properties = ListenerProperties { any_envelope_version: true, ..ListenerProperties::default() };
     properties.channel.set_timeout(Timeout::Receive, Some(Duration::from_millis(800)));
     properties.channel.mime_quotas = MimeQuotas { max_part_size: 1 << 20, max_parts: 8, ..MimeQuotas::default() };
     let listener = Arc::new(Listener::new(properties));
