@@ -5,6 +5,8 @@
 //! `IWSDInboundAttachment` on a real connection (one named test each). Wire-level interop
 //! with gSOAP, zeep and node-soap is in `soapwire-cli/tests/interop.rs`.
 
+mod common;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -52,28 +54,13 @@ fn body_with_includes(op: &str, ids: &[&str]) -> Vec<u8> {
     w.into_bytes()
 }
 
-/// A listener whose every exchange is handled by `serve` (request in, reply out).
+/// A listener whose every exchange is handled by `serve`.
 async fn server<F, Fut>(properties: ListenerProperties, serve: F) -> (Arc<Listener>, String)
 where
     F: Fn(ReplyChannel) -> Fut + Send + Sync + 'static,
     Fut: std::future::Future<Output = ()> + Send + 'static,
 {
-    let mut properties = properties;
-    properties.any_envelope_version = true;
-    let listener = Arc::new(Listener::new(properties));
-    listener.open("http://127.0.0.1:0/mtom").await.unwrap();
-    let url = listener.url().unwrap();
-    let l = listener.clone();
-    tokio::spawn(async move {
-        loop {
-            let channel = ReplyChannel::new(&l);
-            if l.accept_channel(&channel).await.is_err() {
-                return;
-            }
-            tokio::spawn(serve(channel));
-        }
-    });
-    (listener, url)
+    common::serve_each(properties, "/mtom", serve).await
 }
 
 /// Echoes every attachment of the request back, in wire order, read fully first (a
@@ -109,6 +96,14 @@ async fn echo_attachments(channel: ReplyChannel) {
     }
     let _ = channel.send_reply(&mut reply).await;
     let _ = channel.close().await;
+}
+
+/// An echoData request (SOAP 1.2) whose data is `attachment`.
+fn echo_data_request(attachment: &OutboundAttachment) -> Message {
+    let mut request = Message::new(EnvelopeVersion::Soap12, AddressingVersion::V1_0);
+    request.initialize_request(ECHO_DATA, body_with_includes("echoData", &[attachment.content_id()])).unwrap();
+    request.add_attachment(attachment);
+    request
 }
 
 async fn collect(reply: &Message) -> Vec<(String, Vec<u8>)> {
@@ -179,9 +174,7 @@ async fn streamed_writer_attachment_of_8_mib_goes_through_in_small_buffers() {
     let channel = RequestChannel::new(props());
     channel.open(&url).await.unwrap();
     let attachment = OutboundAttachment::new("application/octet-stream");
-    let mut request = Message::new(EnvelopeVersion::Soap12, AddressingVersion::V1_0);
-    request.initialize_request(ECHO_DATA, body_with_includes("echoData", &[attachment.content_id()])).unwrap();
-    request.add_attachment(&attachment);
+    let mut request = echo_data_request(&attachment);
     let data = pattern(8 << 20);
     let writer = attachment.clone();
     let to_write = data.clone();
@@ -288,9 +281,7 @@ async fn outbound_first_write_starts_the_message_on_the_wire() {
     let channel = Arc::new(RequestChannel::new(props()));
     channel.open(&url).await.unwrap();
     let attachment = OutboundAttachment::new("application/octet-stream");
-    let mut request = Message::new(EnvelopeVersion::Soap12, AddressingVersion::V1_0);
-    request.initialize_request(ECHO_DATA, body_with_includes("echoData", &[attachment.content_id()])).unwrap();
-    request.add_attachment(&attachment);
+    let mut request = echo_data_request(&attachment);
     let c = channel.clone();
     let send = tokio::spawn(async move { c.send_message(&mut request).await });
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -320,9 +311,7 @@ async fn outbound_write_reports_blocked_without_taking_data_then_accepts_after_d
     let channel = RequestChannel::new(props());
     channel.open(&url).await.unwrap();
     let attachment = OutboundAttachment::with_config("application/octet-stream", small_buffer());
-    let mut request = Message::new(EnvelopeVersion::Soap12, AddressingVersion::V1_0);
-    request.initialize_request(ECHO_DATA, body_with_includes("echoData", &[attachment.content_id()])).unwrap();
-    request.add_attachment(&attachment);
+    let mut request = echo_data_request(&attachment);
     assert_eq!(attachment.write(&[1u8; 100]).unwrap(), WriteOutcome::Accepted(100));
     bounded!(channel.send_message(&mut request)).unwrap();
     let block = [7u8; 4096];
@@ -366,9 +355,7 @@ async fn outbound_close_waits_for_earlier_writes_then_times_out_with_ws_e_operat
     let channel = RequestChannel::new(props());
     channel.open(&url).await.unwrap();
     let attachment = OutboundAttachment::with_config("application/octet-stream", small_buffer());
-    let mut request = Message::new(EnvelopeVersion::Soap12, AddressingVersion::V1_0);
-    request.initialize_request(ECHO_DATA, body_with_includes("echoData", &[attachment.content_id()])).unwrap();
-    request.add_attachment(&attachment);
+    let mut request = echo_data_request(&attachment);
     attachment.write(&[0u8; 16]).unwrap();
     bounded!(channel.send_message(&mut request)).unwrap();
     // Fill everything between us and the peer's socket, without waiting (WSDAPI's Write).
@@ -422,9 +409,7 @@ async fn outbound_close_after_abort_is_refused_and_the_peer_sees_a_failed_messag
     let channel = RequestChannel::new(props());
     channel.open(&url).await.unwrap();
     let attachment = OutboundAttachment::new("application/octet-stream");
-    let mut request = Message::new(EnvelopeVersion::Soap12, AddressingVersion::V1_0);
-    request.initialize_request(ECHO_DATA, body_with_includes("echoData", &[attachment.content_id()])).unwrap();
-    request.add_attachment(&attachment);
+    let mut request = echo_data_request(&attachment);
     attachment.write(b"partial data").unwrap();
     bounded!(channel.send_message(&mut request)).unwrap();
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -577,9 +562,7 @@ async fn outbound_write_and_close_report_the_connection_error_of_an_earlier_writ
     let channel = RequestChannel::new(props());
     channel.open(&url).await.unwrap();
     let attachment = OutboundAttachment::with_config("application/octet-stream", small_buffer());
-    let mut request = Message::new(EnvelopeVersion::Soap12, AddressingVersion::V1_0);
-    request.initialize_request(ECHO_DATA, body_with_includes("echoData", &[attachment.content_id()])).unwrap();
-    request.add_attachment(&attachment);
+    let mut request = echo_data_request(&attachment);
     attachment.write(b"x").unwrap();
     bounded!(channel.send_message(&mut request)).unwrap();
     let data = vec![0u8; 1 << 20];

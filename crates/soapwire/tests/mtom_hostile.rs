@@ -9,6 +9,8 @@
 //! part over quota, too many parts, an envelope that is not the first part, an envelope part
 //! over `max_buffered_message_size`, and a client that stalls in the middle of an attachment.
 
+mod common;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -26,63 +28,56 @@ async fn server() -> (Arc<Listener>, std::net::SocketAddr) {
     let mut properties = ListenerProperties { any_envelope_version: true, ..ListenerProperties::default() };
     properties.channel.set_timeout(Timeout::Receive, Some(Duration::from_millis(800)));
     properties.channel.mime_quotas = MimeQuotas { max_part_size: 1 << 20, max_parts: 8, ..MimeQuotas::default() };
-    let listener = Arc::new(Listener::new(properties));
-    listener.open("http://127.0.0.1:0/h").await.unwrap();
+    let (listener, _) = common::serve_each(properties, "/h", handle).await;
     let addr = listener.local_addr().unwrap();
-    let l = listener.clone();
-    tokio::spawn(async move {
-        loop {
-            let channel = ReplyChannel::new(&l);
-            if l.accept_channel(&channel).await.is_err() {
-                return;
-            }
-            tokio::spawn(async move {
-                let mut request = channel.new_message();
-                match channel.receive_message(&mut request).await {
-                    Ok(_) => {
-                        let mut sizes = Vec::new();
-                        let mut failure = None;
-                        for id in request.attachment_references().to_vec() {
-                            let read = async { request.attachment(&id).await?.to_bytes(1 << 22).await };
-                            match read.await {
-                                Ok(b) => sizes.push(b.len()),
-                                Err(e) => {
-                                    failure = Some(e);
-                                    break;
-                                }
-                            }
-                        }
-                        // Drain what is left (e.g. a part nothing references).
-                        if failure.is_none() {
-                            if let Err(e) = request.next_attachment().await {
-                                failure = Some(e);
-                            }
-                        }
-                        match failure {
-                            Some(e) => {
-                                let _ = channel.send_fault_for_error(Some(&request), &e).await;
-                            }
-                            None => {
-                                let mut reply = channel.new_message();
-                                let mut w = XmlWriter::new();
-                                w.start_element(None, "sizes");
-                                w.namespace_decl(None, "urn:h");
-                                w.text(&format!("{sizes:?}"));
-                                w.end_element();
-                                reply.initialize_reply(&request, "urn:h:reply", w.into_bytes()).unwrap();
-                                let _ = channel.send_reply(&mut reply).await;
-                            }
-                        }
-                    }
+    (listener, addr)
+}
+
+/// Reads every referenced attachment by Content-ID and answers with their sizes, or faults
+/// with the error.
+async fn handle(channel: ReplyChannel) {
+    let mut request = channel.new_message();
+    match channel.receive_message(&mut request).await {
+        Ok(_) => {
+            let mut sizes = Vec::new();
+            let mut failure = None;
+            for id in request.attachment_references().to_vec() {
+                let read = async { request.attachment(&id).await?.to_bytes(1 << 22).await };
+                match read.await {
+                    Ok(b) => sizes.push(b.len()),
                     Err(e) => {
-                        let _ = channel.send_fault_for_error(None, &e).await;
+                        failure = Some(e);
+                        break;
                     }
                 }
-                let _ = channel.close().await;
-            });
+            }
+            // Drain what is left (e.g. a part nothing references).
+            if failure.is_none() {
+                if let Err(e) = request.next_attachment().await {
+                    failure = Some(e);
+                }
+            }
+            match failure {
+                Some(e) => {
+                    let _ = channel.send_fault_for_error(Some(&request), &e).await;
+                }
+                None => {
+                    let mut reply = channel.new_message();
+                    let mut w = XmlWriter::new();
+                    w.start_element(None, "sizes");
+                    w.namespace_decl(None, "urn:h");
+                    w.text(&format!("{sizes:?}"));
+                    w.end_element();
+                    reply.initialize_reply(&request, "urn:h:reply", w.into_bytes()).unwrap();
+                    let _ = channel.send_reply(&mut reply).await;
+                }
+            }
         }
-    });
-    (listener, addr)
+        Err(e) => {
+            let _ = channel.send_fault_for_error(None, &e).await;
+        }
+    }
+    let _ = channel.close().await;
 }
 
 fn envelope(ids: &[&str]) -> String {
