@@ -11,6 +11,7 @@
 //!   `interop/peers/install_all.sh`. A missing peer skips the test with a note, or fails it when
 //!   `SOAPWIRE_REQUIRE_PEERS` is set (CI sets it through `cargo xtask test`).
 
+use std::ffi::OsString;
 use std::fmt::Write as _;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
@@ -45,6 +46,9 @@ pub(crate) const MESSAGE_NON_ASCII: &str = "grüße € 日本 🦀 <&>";
 
 /// Size of the echoData payload (64 KiB).
 pub(crate) const DATA_LEN: usize = 64 * 1024;
+
+/// One mebibyte, for the MTOM payload sizes.
+pub(crate) const MIB: usize = 1024 * 1024;
 
 // ---------------------------------------------------------------------------------------------
 // Where things are
@@ -372,16 +376,19 @@ pub(crate) struct Run {
     pub(crate) status: ExitStatus,
     pub(crate) stdout: String,
     pub(crate) stderr: String,
+    /// Wall-clock time from spawn to exit.
+    pub(crate) elapsed: Duration,
 }
 
 impl Run {
     /// A report of this run plus the logs of `servers`, for panic messages.
     pub(crate) fn report(&self, servers: &[&EchoServer]) -> String {
         let mut s = format!(
-            "{} (`{}`): {}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            "{} (`{}`): {} after {:.2?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
             self.name,
             self.command,
             self.status,
+            self.elapsed,
             clip(&self.stdout, REPORT_LIMIT),
             clip(&self.stderr, REPORT_LIMIT)
         );
@@ -427,6 +434,7 @@ pub(crate) fn run(name: &str, mut cmd: Command, stdin: Option<&[u8]>) -> Run {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let command = describe(&cmd);
+    let started = Instant::now();
     let mut child = cmd.spawn().unwrap_or_else(|e| panic!("{name}: could not start `{command}`: {e}"));
     let writer = match (stdin, child.stdin.take()) {
         (Some(data), Some(mut pipe)) => {
@@ -445,7 +453,7 @@ pub(crate) fn run(name: &str, mut cmd: Command, stdin: Option<&[u8]>) -> Run {
         Some(s) => drain(s),
         None => (Arc::default(), thread::spawn(|| ())),
     };
-    let deadline = Instant::now() + TIMEOUT;
+    let deadline = started + TIMEOUT;
     let status = loop {
         match child.try_wait() {
             Ok(Some(status)) => break status,
@@ -462,10 +470,11 @@ pub(crate) fn run(name: &str, mut cmd: Command, stdin: Option<&[u8]>) -> Run {
             Err(e) => panic!("{name}: wait failed: {e}"),
         }
     };
+    let elapsed = started.elapsed();
     for t in [Some(out_thread), Some(err_thread), writer].into_iter().flatten() {
         let _ = t.join();
     }
-    Run { name: name.to_string(), command, status, stdout: snapshot(&stdout), stderr: snapshot(&stderr) }
+    Run { name: name.to_string(), command, status, stdout: snapshot(&stdout), stderr: snapshot(&stderr), elapsed }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -537,12 +546,23 @@ fn start_on_free_port(name: &str, make: impl Fn(u16) -> Command) -> (Proc, u16) 
 }
 
 /// Starts the gSOAP echo server: `echo_server -a 127.0.0.1 -p PORT` (SOAP 1.1 and 1.2 on `/`;
-/// it mirrors the request's version; WS-Addressing via the wsaapi plugin).
+/// it mirrors the request's version; WS-Addressing via the wsaapi plugin). It answers
+/// `echoData` with MTOM when the request was MTOM.
 pub(crate) fn start_gsoap_echo() -> EchoServer {
+    start_gsoap_echo_with(&[])
+}
+
+/// The gSOAP echo server with `-m`: it answers every `echoData` with MTOM, even an inline
+/// base64 request (the `:18082` server of `interop/peers/gsoap/start.sh`).
+pub(crate) fn start_gsoap_mtom_echo() -> EchoServer {
+    start_gsoap_echo_with(&["-m"])
+}
+
+fn start_gsoap_echo_with(extra: &[&str]) -> EchoServer {
     let exe = peers_prefix().join("gsoap/echo_server");
     let (proc, port) = start_on_free_port("gSOAP echo_server", |port| {
         let mut cmd = Command::new(&exe);
-        cmd.args(["-a", "127.0.0.1", "-p", &port.to_string()]);
+        cmd.args(["-a", "127.0.0.1", "-p", &port.to_string()]).args(extra);
         cmd
     });
     let url = format!("http://127.0.0.1:{port}/");
@@ -621,6 +641,18 @@ static BODY_FILES: AtomicUsize = AtomicUsize::new(0);
 
 /// `soapwire call URL --action ACTION --soap11|--soap12 --body FILE|-`.
 pub(crate) fn soapwire_call(url: &str, action: &str, soap: Soap, body: &str, via: BodyVia) -> Run {
+    soapwire_call_with(url, action, soap, body, via, &[])
+}
+
+/// [`soapwire_call`] with extra `call` flags (`--attach NAME=FILE`, `--save-attachments DIR`).
+pub(crate) fn soapwire_call_with(
+    url: &str,
+    action: &str,
+    soap: Soap,
+    body: &str,
+    via: BodyVia,
+    extra: &[OsString],
+) -> Run {
     assert_loopback(url);
     let mut cmd = Command::new(soapwire_exe());
     cmd.args(["call", url, "--action", action]);
@@ -628,6 +660,7 @@ pub(crate) fn soapwire_call(url: &str, action: &str, soap: Soap, body: &str, via
         Soap::V11 => "--soap11",
         Soap::V12 => "--soap12",
     });
+    cmd.args(extra);
     match via {
         BodyVia::Stdin => {
             cmd.args(["--body", "-"]);
@@ -647,12 +680,48 @@ pub(crate) fn soapwire_call(url: &str, action: &str, soap: Soap, body: &str, via
     }
 }
 
+/// A fresh directory under the cargo target's tmp dir, removed (with its contents) on drop.
+pub(crate) struct ScratchDir {
+    path: PathBuf,
+}
+
+static SCRATCH_DIRS: AtomicUsize = AtomicUsize::new(0);
+
+impl ScratchDir {
+    /// Creates `$CARGO_TARGET_TMPDIR/interop/TAG-PID-N`.
+    pub(crate) fn new(tag: &str) -> ScratchDir {
+        let n = SCRATCH_DIRS.fetch_add(1, Ordering::Relaxed);
+        let path =
+            Path::new(env!("CARGO_TARGET_TMPDIR")).join("interop").join(format!("{tag}-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path).unwrap_or_else(|e| panic!("mkdir {}: {e}", path.display()));
+        ScratchDir { path }
+    }
+
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Payloads and reply checks
 
-/// The echoData payload the peer clients use too: byte i is `(i * 31 + 7) & 255`.
+/// The echoData payload the peer clients use too: byte i is `(i * 31 + 7) & 255`. The pattern
+/// repeats every 256 bytes, so it is built by copying blocks (64 MiB in a debug build).
 pub(crate) fn payload(len: usize) -> Vec<u8> {
-    (0..len).map(|i| (i.wrapping_mul(31).wrapping_add(7) & 255) as u8).collect()
+    let block: Vec<u8> = (0..256usize).map(|i| (i.wrapping_mul(31).wrapping_add(7) & 255) as u8).collect();
+    let mut out = Vec::with_capacity(len);
+    while out.len() < len {
+        let take = block.len().min(len - out.len());
+        out.extend_from_slice(&block[..take]);
+    }
+    out
 }
 
 /// `<e:echo><e:message>…</e:message></e:echo>` with the text escaped.
@@ -664,6 +733,32 @@ pub(crate) fn echo_body(message: &str) -> String {
 pub(crate) fn echo_data_body(data: &[u8]) -> String {
     format!("<e:echoData xmlns:e=\"{ECHO_NS}\"><e:data>{}</e:data></e:echoData>", base64_encode(data))
 }
+
+/// Where `got` first differs from `expected` (length or a byte), for failure messages.
+pub(crate) fn compare_bytes(got: &[u8], expected: &[u8]) -> Result<(), String> {
+    if got == expected {
+        return Ok(());
+    }
+    if got.len() != expected.len() {
+        return Err(format!("{} bytes, expected {}", got.len(), expected.len()));
+    }
+    match got.iter().zip(expected).position(|(a, b)| a != b) {
+        None => Ok(()),
+        Some(i) => Err(format!("byte {i} differs: {:#04x}, expected {:#04x}", got[i], expected[i])),
+    }
+}
+
+/// `<e:echoData><e:data><xop:Include href="cid:CONTENT_ID"/></e:data></e:echoData>`: the body
+/// of an MTOM echoData request whose data is the attachment `CONTENT_ID`.
+pub(crate) fn echo_data_include_body(content_id: &str) -> String {
+    format!(
+        "<e:echoData xmlns:e=\"{ECHO_NS}\"><e:data><xop:Include xmlns:xop=\"{XOP_NS}\" href=\"cid:{}\"/></e:data></e:echoData>",
+        xml_escape(content_id)
+    )
+}
+
+/// Namespace of `xop:Include`.
+pub(crate) const XOP_NS: &str = "http://www.w3.org/2004/08/xop/include";
 
 /// Panics unless `xml` (a reply body) holds an `echoResponse` whose `message` is exactly `expected`.
 pub(crate) fn assert_echo_reply(run: &Run, expected: &str, servers: &[&EchoServer]) {
@@ -684,18 +779,106 @@ pub(crate) fn assert_echo_data_reply(run: &Run, expected: &[u8], servers: &[&Ech
     let check = || -> Result<(), String> {
         expect_root(&run.stdout, "echoDataResponse")?;
         let text = element_text(&run.stdout, "data")?;
-        let got = base64_decode(&text)?;
-        if got.len() != expected.len() {
-            return Err(format!("{} bytes back, expected {}", got.len(), expected.len()));
-        }
-        match got.iter().zip(expected).position(|(a, b)| a != b) {
-            None => Ok(()),
-            Some(i) => Err(format!("byte {i} differs: {:#04x}, expected {:#04x}", got[i], expected[i])),
-        }
+        compare_bytes(&base64_decode(&text)?, expected)
     };
     if let Err(why) = check() {
         panic!("bad echoData reply: {why}\n{}", run.report(servers));
     }
+}
+
+/// Panics unless the run exited 0 and `xml` holds an `echoDataResponse` whose `data` is an
+/// `xop:Include`; returns the Content-ID it refers to (`href="cid:…"`, percent-decoded).
+pub(crate) fn assert_echo_data_include_reply(run: &Run, servers: &[&EchoServer]) -> String {
+    run.assert_success(servers);
+    let check = || -> Result<String, String> {
+        expect_root(&run.stdout, "echoDataResponse")?;
+        let data = element_start(&run.stdout, "data")?;
+        let include = element_start(&run.stdout[data..], "Include")
+            .map_err(|_| "the reply's data is not an xop:Include (inline base64?)".to_string())?;
+        let tag = &run.stdout[data + include..];
+        let tag = &tag[..tag.find('>').unwrap_or(tag.len())];
+        if !tag.contains(XOP_NS) && !run.stdout.contains(&format!("\"{XOP_NS}\"")) {
+            return Err(format!("the Include element is not in the XOP namespace {XOP_NS}"));
+        }
+        let href = attribute(tag, "href").ok_or("xop:Include has no href")?;
+        let cid = href.strip_prefix("cid:").ok_or_else(|| format!("href {href:?} is not a cid: URL"))?;
+        percent_decode(cid)
+    };
+    check().unwrap_or_else(|why| panic!("bad MTOM echoData reply: {why}\n{}", run.report(servers)))
+}
+
+/// Byte offset of the first start tag with local name `local` (any prefix) in `xml`.
+fn element_start(xml: &str, local: &str) -> Result<usize, String> {
+    let mut pos = 0;
+    while let Some(off) = xml[pos..].find('<') {
+        let start = pos + off;
+        let tag = &xml[start + 1..];
+        pos = start + 1;
+        if tag.starts_with(['/', '?', '!']) {
+            continue;
+        }
+        let qname = tag.split(|c: char| c.is_whitespace() || c == '/' || c == '>').next().unwrap_or_default();
+        if qname.rsplit(':').next() == Some(local) {
+            return Ok(start);
+        }
+    }
+    Err(format!("no element with local name {local:?}"))
+}
+
+/// The unescaped value of attribute `name` (no prefix) in a start tag `<x … name="v" …`.
+fn attribute(tag: &str, name: &str) -> Option<String> {
+    let mut rest = tag;
+    while let Some(i) = rest.find(name) {
+        let before = rest[..i].chars().next_back();
+        let after = rest[i + name.len()..].trim_start();
+        rest = &rest[i + name.len()..];
+        if !before.is_some_and(char::is_whitespace) {
+            continue;
+        }
+        let Some(value) = after.strip_prefix('=') else { continue };
+        let value = value.trim_start();
+        let quote = value.chars().next().filter(|q| *q == '"' || *q == '\'')?;
+        let end = value[1..].find(quote)?;
+        return xml_unescape(&value[1..=end]).ok();
+    }
+    None
+}
+
+/// Decodes `%XX` escapes (a `cid:` URL is percent-encoded, RFC 2392).
+fn percent_decode(s: &str) -> Result<String, String> {
+    let mut out = Vec::with_capacity(s.len());
+    let mut bytes = s.bytes();
+    while let Some(b) = bytes.next() {
+        if b == b'%' {
+            let hex: Vec<u8> = bytes.by_ref().take(2).collect();
+            let v = std::str::from_utf8(&hex)
+                .ok()
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+                .filter(|_| hex.len() == 2)
+                .ok_or_else(|| format!("bad percent escape in {s:?}"))?;
+            out.push(v);
+        } else {
+            out.push(b);
+        }
+    }
+    String::from_utf8(out).map_err(|e| format!("{s:?} is not UTF-8 once decoded: {e}"))
+}
+
+/// The file name `soapwire call --save-attachments` gives the part `content_id`: every
+/// character outside `[A-Za-z0-9._@-]` becomes `_`.
+pub(crate) fn saved_attachment_name(content_id: &str) -> String {
+    content_id
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '@' | '-') { c } else { '_' })
+        .collect()
+}
+
+/// The value of header `name` (case-insensitive) in a response head.
+pub(crate) fn header_value<'a>(head: &'a str, name: &str) -> Option<&'a str> {
+    head.lines().skip(1).find_map(|line| {
+        let (k, v) = line.split_once(':')?;
+        k.trim().eq_ignore_ascii_case(name).then(|| v.trim())
+    })
 }
 
 /// Checks that the first element in `xml` (after any XML declaration, comments and
