@@ -269,7 +269,7 @@ async fn call_inner(args: &CallArgs) -> Result<Bytes, CallError> {
     let closed = channel.close().await;
     outcome?;
     closed?;
-    Ok(reply.body_xml().clone())
+    Ok(Bytes::from(reply.body_xml_standalone()))
 }
 
 /// The version of `bytes` if its root element is a SOAP Envelope.

@@ -211,6 +211,16 @@ impl Message {
         &self.body.xml
     }
 
+    /// The body content as a standalone XML fragment: each top-level element also declares
+    /// the namespace bindings it inherited from the envelope (a peer that declares `ns:` on
+    /// the Envelope gets `xmlns:ns` on the body element), so it can be printed, stored or
+    /// parsed on its own.
+    pub fn body_xml_standalone(&self) -> Vec<u8> {
+        let mut w = soapwire_proto::xml::XmlWriter::with_capacity(self.body.xml.len() + 128);
+        w.raw_with_namespaces(&self.body.xml, &self.body.namespaces, &[]);
+        w.into_bytes()
+    }
+
     /// A streaming reader over the body content (namespace bindings of the envelope in
     /// scope), with the given quotas.
     pub fn body_reader(&self, quotas: &ReaderQuotas) -> Result<XmlReader<'_>> {
