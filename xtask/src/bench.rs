@@ -5,6 +5,9 @@
 //! to the process and its descendants, SIGKILL after a grace period), so an error, a panic or
 //! a normal exit never leaves a server behind. A Ctrl-C in the terminal reaches the servers
 //! directly: they stay in our process group.
+//!
+//! `cargo xtask bench mtom` (bulk MTOM transfers against raw loopback TCP and gSOAP) lives in
+//! [`mtom`] and shares these helpers.
 
 use std::collections::BTreeMap;
 use std::env;
@@ -20,6 +23,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use anyhow::{Context, Result, bail};
 
 use crate::{cargo, describe, is_root, peers_dir, peers_prefix, repo_root, run};
+
+mod mtom;
 
 pub(crate) const USAGE: &str = "\
 usage: cargo xtask bench echo [options]
@@ -44,6 +49,36 @@ options:
                          binary) or `ARGS...` starting with `-` (the built binary with extra
                          arguments to `serve echo`, e.g. 'st=--worker-threads 1')
   --markdown             print the result tables as Markdown";
+
+/// A walk over `--name value`, `--name=value` and `--flag` arguments, shared by the
+/// benchmarks' option parsers.
+struct OptionArgs<'a> {
+    it: std::slice::Iter<'a, &'a str>,
+}
+
+impl<'a> OptionArgs<'a> {
+    fn new(args: &'a [&'a str]) -> OptionArgs<'a> {
+        OptionArgs { it: args.iter() }
+    }
+
+    /// The next argument as `(argument, name, value after '=')`. Options listed in `unsplit`
+    /// keep any `=` in their value (`--compare a=b` is never `--compare` = `a=b` split).
+    fn next_option(&mut self, unsplit: &[&str]) -> Option<(&'a str, &'a str, Option<&'a str>)> {
+        let arg = *self.it.next()?;
+        Some(match arg.split_once('=') {
+            Some((n, v)) if n.starts_with("--") && !unsplit.contains(&n) => (arg, n, Some(v)),
+            _ => (arg, arg, None),
+        })
+    }
+
+    /// The value of option `name`: the inline one, else the next argument.
+    fn value(&mut self, name: &str, inline: Option<&'a str>) -> Result<&'a str> {
+        match inline {
+            Some(v) => Ok(v),
+            None => self.it.next().copied().with_context(|| format!("{name} needs a value")),
+        }
+    }
+}
 
 /// Options of `bench echo`.
 struct Options {
@@ -71,18 +106,9 @@ impl Options {
             compare: Vec::new(),
             markdown: false,
         };
-        let mut it = args.iter();
-        while let Some(&arg) = it.next() {
-            let (name, inline) = match arg.split_once('=') {
-                Some((n, v)) if n.starts_with("--") && n != "--compare" => (n, Some(v)),
-                _ => (arg, None),
-            };
-            let mut value = || -> Result<&str> {
-                match inline {
-                    Some(v) => Ok(v),
-                    None => it.next().copied().with_context(|| format!("{name} needs a value")),
-                }
-            };
+        let mut args = OptionArgs::new(args);
+        while let Some((arg, name, inline)) = args.next_option(&["--compare"]) {
+            let mut value = || args.value(name, inline);
             match name {
                 "--duration" => o.duration = value()?.parse().context("--duration: whole seconds")?,
                 "--repeats" => o.repeats = value()?.parse().context("--repeats: a number")?,
@@ -134,12 +160,26 @@ impl Options {
 pub(crate) fn bench(args: &[&str]) -> Result<()> {
     match args {
         ["echo", rest @ ..] => echo(&Options::parse(rest)?),
+        ["mtom", rest @ ..] => mtom::mtom(rest),
+        ["mtom-client", rest @ ..] => mtom::client(rest),
         [] | ["help" | "-h" | "--help"] => {
-            println!("{USAGE}");
+            println!("{USAGE}\n\n{}", mtom::USAGE);
             Ok(())
         }
-        _ => bail!("unknown benchmark {:?}\n\n{USAGE}", args.join(" ")),
+        _ => bail!("unknown benchmark {:?}\n\n{USAGE}\n\n{}", args.join(" "), mtom::USAGE),
     }
+}
+
+/// `cargo build --release -p P...` for `packages`; returns the release directory.
+fn build_release(packages: &[&str]) -> Result<PathBuf> {
+    let mut cmd = cargo();
+    cmd.args(["build", "--release"]);
+    for p in packages {
+        cmd.args(["-p", p]);
+    }
+    println!("==> {}", describe(&cmd));
+    run(cmd)?;
+    Ok(target_dir().join("release"))
 }
 
 /// The target directory cargo uses: `CARGO_TARGET_DIR` when set (relative to the repository
@@ -351,7 +391,8 @@ fn echo_once(url: &str, envelope: &[u8]) -> Result<()> {
 /// What one server needs to start.
 enum Kind {
     Soapwire(PathBuf, Vec<String>),
-    Gsoap,
+    /// gSOAP's `echo_server` with extra arguments (`-m`: always answer MTOM).
+    Gsoap(Vec<String>),
     NodeSoap,
     Nginx,
 }
@@ -365,13 +406,13 @@ fn start(name: &str, kind: &Kind, dir: &Path) -> Result<Server> {
             cmd.args(["serve", "echo", "--listen", &url]).args(extra);
             Server::spawn(name, cmd, url, dir)
         }
-        Kind::Gsoap => {
+        Kind::Gsoap(extra) => {
             let bin = peers_prefix().join("gsoap").join("echo_server");
             if !bin.is_file() {
                 bail!("{} is missing; install the peers first (`cargo xtask peers install`)", bin.display());
             }
             let mut cmd = Command::new(bin);
-            cmd.args(["-a", "127.0.0.1", "-p", &port.to_string()]);
+            cmd.args(["-a", "127.0.0.1", "-p", &port.to_string()]).args(extra);
             Server::spawn(name, cmd, format!("http://127.0.0.1:{port}/"), dir)
         }
         Kind::NodeSoap => {
@@ -407,6 +448,25 @@ fn start(name: &str, kind: &Kind, dir: &Path) -> Result<Server> {
             Server::spawn(name, cmd, format!("http://127.0.0.1:{port}/"), dir)
         }
     }
+}
+
+/// Starts every server of `plan` (logs in `dir`), then waits until each answers `envelope`.
+fn start_servers(plan: &[(String, Kind)], dir: &Path, envelope: &[u8]) -> Result<Vec<Server>> {
+    println!("==> starting {} servers on 127.0.0.1", plan.len());
+    let mut servers: Vec<Server> = Vec::new();
+    for (name, kind) in plan {
+        servers.push(start(name, kind, dir)?);
+    }
+    for s in &mut servers {
+        s.wait_ready(envelope)?;
+    }
+    Ok(servers)
+}
+
+/// The SOAP 1.1 `echo("hello, world")` envelope every server must answer (echo11.xml).
+fn echo_envelope() -> Result<Vec<u8>> {
+    let path = peers_dir().join("common").join("echo11.xml");
+    fs::read(&path).with_context(|| format!("reading {}", path.display()))
 }
 
 /// One wrk run's SUMMARY line.
@@ -526,21 +586,14 @@ fn echo(o: &Options) -> Result<()> {
     ensure_tools()?;
     let bin = match &o.bin {
         Some(b) => b.clone(),
-        None => {
-            println!("==> cargo build --release -p soapwire-cli");
-            let mut cmd = cargo();
-            cmd.args(["build", "--release", "-p", "soapwire-cli"]);
-            run(cmd)?;
-            target_dir().join("release").join("soapwire")
-        }
+        None => build_release(&["soapwire-cli"])?.join("soapwire"),
     };
     for b in std::iter::once(&bin).chain(o.compare.iter().filter_map(|(_, p, _)| p.as_ref())) {
         if !b.is_file() {
             bail!("soapwire binary {} not found", b.display());
         }
     }
-    let envelope_path = peers_dir().join("common").join("echo11.xml");
-    let envelope = fs::read(&envelope_path).with_context(|| format!("reading {}", envelope_path.display()))?;
+    let envelope = echo_envelope()?;
 
     // Declared first, dropped last: the servers (and their logs) go before the directory.
     let tmp = TempDir::new()?;
@@ -548,7 +601,7 @@ fn echo(o: &Options) -> Result<()> {
     for s in &o.servers {
         let kind = match s.as_str() {
             "soapwire" => Kind::Soapwire(bin.clone(), Vec::new()),
-            "gsoap" => Kind::Gsoap,
+            "gsoap" => Kind::Gsoap(Vec::new()),
             "node-soap" => Kind::NodeSoap,
             _ => Kind::Nginx,
         };
@@ -558,14 +611,7 @@ fn echo(o: &Options) -> Result<()> {
         plan.push((label.clone(), Kind::Soapwire(path.clone().unwrap_or_else(|| bin.clone()), args.clone())));
     }
 
-    println!("==> starting {} servers on 127.0.0.1", plan.len());
-    let mut servers: Vec<Server> = Vec::new();
-    for (name, kind) in &plan {
-        servers.push(start(name, kind, &tmp.0)?);
-    }
-    for s in &mut servers {
-        s.wait_ready(&envelope)?;
-    }
+    let mut servers = start_servers(&plan, &tmp.0, &envelope)?;
 
     let machine = machine();
     let conns_list = o.connections.iter().map(usize::to_string).collect::<Vec<_>>().join(",");
@@ -629,11 +675,17 @@ fn echo(o: &Options) -> Result<()> {
     Ok(())
 }
 
-fn write_raw(results: &Results) -> Result<PathBuf> {
+/// Writes `text` to `$CARGO_TARGET_DIR/bench/NAME-<unix seconds>.tsv` and returns the path.
+fn write_bench_file(name: &str, text: &str) -> Result<PathBuf> {
     let dir = target_dir().join("bench");
     fs::create_dir_all(&dir)?;
     let secs = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-    let path = dir.join(format!("echo-{secs}.tsv"));
+    let path = dir.join(format!("{name}-{secs}.tsv"));
+    fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+    Ok(path)
+}
+
+fn write_raw(results: &Results) -> Result<PathBuf> {
     let mut text = String::from("server\tconns\trep\trps\tp50_us\tp99_us\tnon200\tbadbody\tsockerr\n");
     for ((name, c), samples) in results {
         for (i, s) in samples.iter().enumerate() {
@@ -650,8 +702,7 @@ fn write_raw(results: &Results) -> Result<PathBuf> {
             );
         }
     }
-    fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
-    Ok(path)
+    write_bench_file("echo", &text)
 }
 
 /// The samples of `name` at `c`, one per repeat.
@@ -664,15 +715,21 @@ fn ratio(results: &Results, ours: &str, other: &str, c: usize, latency: bool) ->
     let a = rps_of(results, ours, c)?;
     let b = rps_of(results, other, c)?;
     let pick = |s: &Sample| if latency { s.p50_us } else { s.rps };
-    let mut av: Vec<f64> = a.iter().map(pick).collect();
-    let mut bv: Vec<f64> = b.iter().map(pick).collect();
-    let paired: Vec<f64> = a.iter().zip(b).map(|(x, y)| pick(x) / pick(y)).collect();
-    let r = median(&mut av) / median(&mut bv);
+    let av: Vec<f64> = a.iter().map(pick).collect();
+    let bv: Vec<f64> = b.iter().map(pick).collect();
+    Some(paired_ratio(&av, &bv))
+}
+
+/// "1.23x (per repeat 1.10..1.40)": the ratio of the medians of `a` and `b`, and the range of
+/// the ratios paired by repeat (left out for a single repeat).
+fn paired_ratio(a: &[f64], b: &[f64]) -> String {
+    let paired: Vec<f64> = a.iter().zip(b).map(|(x, y)| x / y).collect();
+    let r = median(&mut a.to_vec()) / median(&mut b.to_vec());
     if paired.len() > 1 {
         let (lo, hi) = min_max(&paired);
-        Some(format!("{r:.2}x (per repeat {lo:.2}..{hi:.2})"))
+        format!("{r:.2}x (per repeat {lo:.2}..{hi:.2})")
     } else {
-        Some(format!("{r:.2}x"))
+        format!("{r:.2}x")
     }
 }
 

@@ -10,6 +10,7 @@
 //! cargo xtask peers start       interop/peers/start_all.sh   (loopback servers on 127.0.0.1:18080..18084)
 //! cargo xtask peers stop        interop/peers/stop_all.sh    (stops them by recorded pid)
 //! cargo xtask bench echo        soapwire vs gSOAP, node-soap and nginx on loopback (wrk; see bench.rs)
+//! cargo xtask bench mtom        MTOM upload/download vs raw loopback TCP, echoData vs gSOAP (bench/mtom.rs)
 //! cargo xtask fuzz --seconds N  each cargo-fuzz target of fuzz/ for N s (see fuzz.rs; not part of `test`)
 //! ```
 //!
@@ -36,6 +37,7 @@ commands:
   peers start       start the peer echo servers on 127.0.0.1 (interop/peers/start_all.sh)
   peers stop        stop them (interop/peers/stop_all.sh)
   bench echo [...]  soapwire vs gSOAP, node-soap, nginx on loopback (`cargo xtask bench help`)
+  bench mtom [...]  MTOM streaming vs raw loopback TCP, echoData vs gSOAP (`cargo xtask bench help`)
   fuzz --seconds N [--target T]
                     run each cargo-fuzz target of fuzz/ for N s (`cargo xtask fuzz help`)
   help              this text";
