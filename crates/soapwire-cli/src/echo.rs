@@ -227,12 +227,26 @@ pub(crate) async fn answer(
                     (data.len() as u64, sha2::Sha256::digest(&data))
                 }
                 Some(Parameter::Attachment(id)) => {
+                    // Hash on a blocking thread while this task keeps reading the socket: the
+                    // two overlap instead of taking turns on one core.
                     let mut attachment = request.attachment(&id).await?;
-                    let mut hasher = sha2::Sha256::new();
+                    let (tx, mut rx) = tokio::sync::mpsc::channel::<Bytes>(16);
+                    let hashing = tokio::task::spawn_blocking(move || {
+                        let mut hasher = sha2::Sha256::new();
+                        while let Some(chunk) = rx.blocking_recv() {
+                            hasher.update(&chunk);
+                        }
+                        hasher.finalize()
+                    });
                     while let Some(chunk) = attachment.next_chunk().await? {
-                        hasher.update(&chunk);
+                        if tx.send(chunk).await.is_err() {
+                            break;
+                        }
                     }
-                    (attachment.bytes_received(), hasher.finalize())
+                    drop(tx);
+                    let digest =
+                        hashing.await.map_err(|e| Error::new(ErrorKind::Other, format!("hashing failed: {e}")))?;
+                    (attachment.bytes_received(), digest)
                 }
                 None => return Err(Error::invalid_format("upload needs a data element")),
             };
