@@ -14,6 +14,8 @@
 //! | [`Listener`] | `WS_LISTENER` | server: bind, queue requests, accept channels |
 //! | [`ReplyChannel`] | `WS_CHANNEL_TYPE_REPLY` | server: one request, at most one reply |
 //! | [`Message`] | `WS_MESSAGE` | headers in memory, body as raw XML read by a streaming reader |
+//! | [`OutboundAttachment`] | `IWSDOutboundAttachment` | an MTOM attachment written while its message is sent |
+//! | [`InboundAttachment`] | `IWSDInboundAttachment` | an MTOM attachment of a received message, read from the network |
 //! | [`Error`] | `WS_ERROR` + `HRESULT` | `kind()`, `hresult()`, strings, received fault |
 //!
 //! ```no_run
@@ -28,8 +30,14 @@
 //! # Ok(()) }
 //! ```
 //!
+//! Attachments of any size stream in bounded memory: add them to a message with
+//! [`Message::add_attachment`] (written through an [`OutboundAttachment`]),
+//! [`Message::add_attachment_stream`] or [`Message::add_attachment_bytes`]; read those of a
+//! received MTOM message with [`Message::attachment`] or [`Message::next_attachment`]. See the
+//! [`attachment`] module.
+//!
 //! ## Non-features (for now)
-//! HTTPS, MTOM, TCP (net.tcp), UDP, discovery and streamed input arrive with later work.
+//! HTTPS, TCP (net.tcp), UDP, discovery and streamed input of the envelope arrive with later work.
 
 #![forbid(unsafe_code)]
 
