@@ -1,8 +1,8 @@
 //! Streamed MTOM attachments: [`OutboundAttachment`] (`IWSDOutboundAttachment`) and
 //! [`InboundAttachment`] (`IWSDInboundAttachment`), and the transport-independent machinery
-//! that moves them: [`MtomSend`] turns a message and its attachments into the chunks of one
-//! MTOM body, with back pressure from the connection; [`inbound::MtomReader`] and
-//! [`inbound::InboundParts`] read a received one lazily.
+//! that moves them: `MtomSend` turns a message and its attachments into the chunks of one
+//! MTOM body, with back pressure from the connection; `inbound::MtomReader` and
+//! `inbound::InboundParts` read a received one lazily.
 //!
 //! The semantics (which call may block, what `close` waits for, what `abort` does to the
 //! message) are those of the sans-IO cores in [`soapwire_proto::attachment`]; this module
