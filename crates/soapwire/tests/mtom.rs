@@ -578,3 +578,31 @@ async fn outbound_write_and_close_report_the_connection_error_of_an_earlier_writ
     let e = attachment.try_close().unwrap_err();
     assert_eq!(e.kind(), Some(ErrorKind::EndpointDisconnected), "{e}");
 }
+
+#[tokio::test]
+async fn a_stream_source_that_stops_producing_fails_the_message_after_the_send_timeout() {
+    struct Stalled;
+    impl futures_core::Stream for Stalled {
+        type Item = std::io::Result<Bytes>;
+        fn poll_next(
+            self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<Option<Self::Item>> {
+            std::task::Poll::Pending
+        }
+    }
+    let (_l, url) = server(ListenerProperties::default(), echo_attachments).await;
+    let mut p = props();
+    p.set_timeout(Timeout::Send, Some(Duration::from_millis(300)));
+    let channel = RequestChannel::new(p);
+    channel.open(&url).await.unwrap();
+    let id = new_content_id();
+    let mut request = Message::new(EnvelopeVersion::Soap12, AddressingVersion::V1_0);
+    request.initialize_request(ECHO_DATA, body_with_includes("echoData", &[&id])).unwrap();
+    request.add_attachment_stream(&id, "application/octet-stream", Stalled);
+    let mut reply = Message::new(EnvelopeVersion::Soap12, AddressingVersion::V1_0);
+    let started = std::time::Instant::now();
+    let e = bounded!(channel.request_reply(&mut request, &mut reply)).unwrap_err();
+    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+    assert_eq!(e.kind(), ErrorKind::OperationTimedOut, "{e}");
+}

@@ -115,7 +115,14 @@ impl MtomSend {
         let result = self.send_all(&parts, &tx).await;
         if let Err((index, error)) = result {
             tracing::debug!("MTOM message aborted: {error}");
-            let _ = tx.try_send(Err(std::io::Error::other(error.to_string())));
+            // The kind survives hyper's error mapping, so a stalled source is reported to
+            // the sender as WS_E_OPERATION_TIMED_OUT.
+            let kind = match error.kind() {
+                ErrorKind::OperationTimedOut => std::io::ErrorKind::TimedOut,
+                ErrorKind::EndpointDisconnected => std::io::ErrorKind::BrokenPipe,
+                _ => std::io::ErrorKind::Other,
+            };
+            let _ = tx.try_send(Err(std::io::Error::new(kind, error.to_string())));
             for (i, part) in parts.iter().enumerate() {
                 if let PartSource::Writer(shared) = &part.source {
                     let e = if i == index || error.kind() == ErrorKind::EndpointDisconnected {
@@ -153,7 +160,21 @@ impl MtomSend {
                         std::mem::replace(&mut *g, Box::pin(EmptyStream))
                     };
                     loop {
-                        let next = std::future::poll_fn(|cx| stream.as_mut().poll_next(cx)).await;
+                        // A source that stops producing must not hold the connection (and a
+                        // channel's close) forever: it gets the send timeout per chunk too.
+                        let next = std::future::poll_fn(|cx| stream.as_mut().poll_next(cx));
+                        let next = match timeout {
+                            Some(t) => tokio::time::timeout(t, next).await.map_err(|_| {
+                                (
+                                    i,
+                                    Error::timed_out(format!(
+                                        "the attachment source produced nothing for {} ms (send timeout)",
+                                        t.as_millis()
+                                    )),
+                                )
+                            })?,
+                            None => next.await,
+                        };
                         match next {
                             Some(Ok(chunk)) => send(tx, chunk).await.map_err(fail(i))?,
                             Some(Err(e)) => {
