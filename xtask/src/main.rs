@@ -227,6 +227,19 @@ fn test() -> Result<()> {
         cargo_step(["fmt", "--all", "--", "--check"], &[]),
         cargo_step(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"], &[]),
         cargo_step(["test", "--workspace"], &[("SOAPWIRE_REQUIRE_PEERS", "1")]),
+        // Smoke runs of the benchmarks: every server must answer correctly; speed is never
+        // checked (a slow CI machine must not fail the build).
+        Step {
+            title: "benchmark smoke: cargo xtask bench echo --duration 1 --repeats 1 --connections 1,4 --warmup 0"
+                .into(),
+            action: Box::new(|| {
+                bench::bench(&["echo", "--duration", "1", "--repeats", "1", "--connections", "1,4", "--warmup", "0"])
+            }),
+        },
+        Step {
+            title: "benchmark smoke: cargo xtask bench mtom --smoke".into(),
+            action: Box::new(|| bench::bench(&["mtom", "--smoke"])),
+        },
     ];
     let n = steps.len();
     for (i, step) in steps.iter().enumerate() {
