@@ -17,11 +17,11 @@ use crate::echo;
 /// Runs the demo.
 pub(crate) async fn run() -> anyhow::Result<()> {
     let started = Instant::now();
-    let listener =
-        echo::open("http://127.0.0.1:0/echo", ListenerProperties::default()).await.context("opening the listener")?;
+    let listener = echo::open("http://127.0.0.1:0/echo", ListenerProperties::default(), echo::EchoOptions::default())
+        .await
+        .context("opening the listener")?;
     let url = listener.url().context("listener has no URL")?;
     println!("1. hosting the echo service at {url} (SOAP 1.1 and 1.2, WSDL at {url}?wsdl)");
-    let serving = tokio::spawn(echo::serve(listener.clone(), echo::EchoOptions::default()));
 
     for (n, version) in [(2, EnvelopeVersion::Soap12), (3, EnvelopeVersion::Soap11)] {
         let mut properties = ChannelProperties::default();
@@ -86,7 +86,6 @@ pub(crate) async fn run() -> anyhow::Result<()> {
     stream_attachments(&url).await?;
 
     listener.close().await?;
-    let _ = serving.await;
     println!(
         "8. listener closed, state {}; all done in {:.0} ms",
         listener.state(),

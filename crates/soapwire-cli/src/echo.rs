@@ -32,12 +32,20 @@ pub(crate) const DOWNLOAD_ACTION: &str = "http://example.org/echo/download";
 pub(crate) const WSDL: &str = include_str!("echo.wsdl");
 
 /// Opens a listener for the echo service at `url` (SOAP 1.1 and 1.2 on the same endpoint)
-/// and returns it; [`serve`] runs the accept loop.
-pub(crate) async fn open(url: &str, properties: ListenerProperties) -> soapwire::Result<Arc<Listener>> {
+/// and returns it, serving.
+///
+/// The listener runs as a service host ([`Listener::set_handler`]): each request is served
+/// by [`serve_channel`] inside the connection that received it, with no accept loop.
+pub(crate) async fn open(
+    url: &str,
+    properties: ListenerProperties,
+    options: EchoOptions,
+) -> soapwire::Result<Arc<Listener>> {
     let mut properties = properties;
     properties.any_envelope_version = true;
     let listener = Arc::new(Listener::new(properties));
     listener.set_wsdl(WSDL);
+    listener.set_handler(move |channel| serve_channel(channel, options));
     listener.open(url).await?;
     Ok(listener)
 }
@@ -55,25 +63,6 @@ pub(crate) struct EchoOptions {
 impl Default for EchoOptions {
     fn default() -> Self {
         EchoOptions { mtom: false, max_echo_bytes: 256 * 1024 * 1024 }
-    }
-}
-
-/// Accepts channels until the listener is closed or aborted, serving each in its own task.
-pub(crate) async fn serve(listener: Arc<Listener>, options: EchoOptions) {
-    loop {
-        let channel = ReplyChannel::new(&listener);
-        match listener.accept_channel(&channel).await {
-            Ok(()) => {
-                tokio::spawn(serve_channel(channel, options));
-            }
-            Err(e) if e.kind() == ErrorKind::QuotaExceeded => {
-                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-            }
-            Err(e) => {
-                tracing::debug!("echo service stops accepting: {e}");
-                return;
-            }
-        }
     }
 }
 

@@ -173,14 +173,12 @@ async fn serve_echo(
     let mut properties = ListenerProperties::default();
     properties.channel.set_timeout(Timeout::Receive, Some(std::time::Duration::from_secs_f64(receive_timeout)));
     properties.channel.max_buffered_message_size = max_message_size;
-    let listener = echo::open(listen, properties).await.with_context(|| format!("opening {listen}"))?;
+    let listener = echo::open(listen, properties, options).await.with_context(|| format!("opening {listen}"))?;
     println!("listening on {}", listener.url().unwrap_or_default());
     use std::io::Write as _;
     std::io::stdout().flush()?;
-    let serving = tokio::spawn(echo::serve(listener.clone(), options));
     tokio::signal::ctrl_c().await?;
     listener.close().await?;
-    let _ = serving.await;
     Ok(())
 }
 

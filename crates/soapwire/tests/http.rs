@@ -1105,3 +1105,65 @@ async fn connections_beyond_max_connections_are_closed_at_once() {
     assert!(matches!(n, Ok(0) | Err(_)), "{n:?}");
     listener.close().await.unwrap();
 }
+
+// ---- service-host mode (Listener::set_handler) ----
+
+#[tokio::test]
+async fn service_host_handler_serves_requests_in_the_connection_with_accepted_channel_semantics() {
+    let listener = Arc::new(Listener::new(ListenerProperties {
+        max_open_channels: 1,
+        channel: props(),
+        ..ListenerProperties::default()
+    }));
+    let (release_tx, release_rx) = tokio::sync::watch::channel(false);
+    listener.set_handler(move |channel: ReplyChannel| {
+        let mut release = release_rx.clone();
+        async move {
+            assert_eq!(channel.state(), ChannelState::Open);
+            let mut request = channel.new_message();
+            channel.receive_message(&mut request).await.unwrap();
+            if request.body_xml().windows(4).any(|w| w == b"hold") {
+                // Keep this channel open until the test says so.
+                while !*release.borrow_and_update() {
+                    release.changed().await.unwrap();
+                }
+            }
+            let mut reply = channel.new_message();
+            reply.initialize_reply(&request, "urn:reply", REPLY_BODY).unwrap();
+            channel.send_reply(&mut reply).await.unwrap();
+            channel.close().await.unwrap();
+            assert_eq!(channel.state(), ChannelState::Closed);
+        }
+    });
+    listener.open("http://127.0.0.1:0/echo").await.unwrap();
+    let url = listener.url().unwrap();
+    let p = props();
+
+    // An ordinary exchange.
+    let channel = RequestChannel::new(p.clone());
+    channel.open(&url).await.unwrap();
+    let reply = bounded!(channel.call(ACTION, BODY)).unwrap();
+    assert!(String::from_utf8_lossy(reply.body_xml()).contains("echoResponse"));
+
+    // max_open_channels = 1: while one handler holds its channel, the next request gets 503.
+    let holder = RequestChannel::new(p.clone());
+    holder.open(&url).await.unwrap();
+    let held = tokio::spawn(async move {
+        let r = holder
+            .call(ACTION, r#"<e:echo xmlns:e="http://example.org/echo"><e:message>hold</e:message></e:echo>"#)
+            .await;
+        r.map(|_| ())
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let other = RequestChannel::new(p.clone());
+    other.open(&url).await.unwrap();
+    let e = bounded!(other.call(ACTION, BODY)).unwrap_err();
+    assert_error(&e, ErrorKind::EndpointNotAvailable, 0x803D000E);
+    release_tx.send(true).unwrap();
+    bounded!(held).unwrap().unwrap();
+    // And once it is released, requests are served again.
+    let again = RequestChannel::new(p);
+    again.open(&url).await.unwrap();
+    bounded!(again.call(ACTION, BODY)).unwrap();
+    bounded!(listener.close()).unwrap();
+}

@@ -21,7 +21,9 @@
 //! ```
 
 use std::convert::Infallible;
+use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -73,7 +75,15 @@ struct ServiceContext {
     url: String,
     queue: mpsc::Sender<Exchange>,
     wsdl: Option<Arc<str>>,
+    /// Service-host mode: the handler that runs each request inside its connection.
+    handler: Option<Handler>,
+    /// What a channel created in service-host mode gets (as `ReplyChannel::new` would).
+    properties: ListenerProperties,
+    open_channels: Arc<Semaphore>,
 }
+
+/// A request handler of the service-host mode ([`Listener::set_handler`]).
+type Handler = Arc<dyn Fn(ReplyChannel) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
 
 type Queue = Arc<tokio::sync::Mutex<mpsc::Receiver<Exchange>>>;
 
@@ -100,6 +110,7 @@ pub struct Listener {
     accepting: AtomicUsize,
     connections: Arc<AtomicUsize>,
     wsdl: Mutex<Option<Arc<str>>>,
+    handler: Mutex<Option<Handler>>,
 }
 
 impl std::fmt::Debug for Listener {
@@ -138,6 +149,7 @@ impl Listener {
             accepting: AtomicUsize::new(0),
             connections: Arc::new(AtomicUsize::new(0)),
             wsdl: Mutex::new(None),
+            handler: Mutex::new(None),
         }
     }
 
@@ -178,6 +190,47 @@ impl Listener {
         *self.wsdl.lock().unwrap_or_else(|p| p.into_inner()) = Some(wsdl.into());
     }
 
+    /// Service-host mode (WWSAPI's `WsCreateServiceHost` rather than the channel model): every
+    /// request is handed to `handler` as an accepted, open [`ReplyChannel`], and the handler
+    /// runs *inside the connection that received the request* until it has sent its reply.
+    /// There is no accept queue, no accept loop and no task hand-off on the way in or out,
+    /// which is what a request/reply service pays for most on a small machine; the rest of
+    /// the handler (typically `close`, which waits for the reply to be flushed) continues in
+    /// its own task. The channel behaves exactly as one from [`accept_channel`]: same
+    /// states, quotas, timeouts and close semantics; `max_open_channels` bounds handlers in
+    /// flight (a request over it gets 503).
+    ///
+    /// Set it before [`open`](Self::open); `accept_channel` then finds nothing to accept.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> soapwire::Result<()> {
+    /// use soapwire::{Listener, ListenerProperties, ReplyChannel};
+    ///
+    /// let listener = Listener::new(ListenerProperties::default());
+    /// listener.set_handler(|channel: ReplyChannel| async move {
+    ///     let mut request = channel.new_message();
+    ///     if channel.receive_message(&mut request).await.is_ok() {
+    ///         let mut reply = channel.new_message();
+    ///         if reply.initialize_reply(&request, "urn:done", "<done xmlns='urn:x'/>").is_ok() {
+    ///             let _ = channel.send_reply(&mut reply).await;
+    ///         }
+    ///     }
+    ///     let _ = channel.close().await;
+    /// });
+    /// listener.open("http://127.0.0.1:8080/svc").await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// [`accept_channel`]: Self::accept_channel
+    pub fn set_handler<H, Fut>(&self, handler: H)
+    where
+        H: Fn(ReplyChannel) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let handler: Handler = Arc::new(move |channel| Box::pin(handler(channel)));
+        *self.handler.lock().unwrap_or_else(|p| p.into_inner()) = Some(handler);
+    }
+
     /// `WsOpenListener`: binds `http://host:port/path` (`host` an IP literal or a name;
     /// port 0 picks a free port). Errors: `WS_E_ADDRESS_IN_USE`, `WS_E_ADDRESS_NOT_AVAILABLE`,
     /// `WS_E_INVALID_ENDPOINT_URL`.
@@ -210,6 +263,9 @@ impl Listener {
             wsdl: wsdl.map(|w| Arc::from(rewrite_wsdl_address(&w, &real_url))),
             url: real_url,
             queue: tx,
+            handler: self.handler.lock().unwrap_or_else(|p| p.into_inner()).clone(),
+            properties: self.properties.clone(),
+            open_channels: self.open_channels.clone(),
         });
         let accept_loop = AcceptLoop {
             tcp,
@@ -461,11 +517,47 @@ async fn handle(
     };
     let (tx, rx) = oneshot::channel();
     let exchange = Exchange { request, version, action, mtom, respond: tx, monitor, remote };
+    if let Some(handler) = &context.handler {
+        return host(handler, exchange, rx, &context).await;
+    }
     if context.queue.try_send(exchange).is_err() {
         tracing::warn!("{}: request from {remote} refused: the accept queue is full", context.url);
         return Ok(plain(StatusCode::SERVICE_UNAVAILABLE, "too many requests are waiting to be accepted"));
     }
     match rx.await {
+        Ok(Reply::Response(r)) => Ok(r),
+        Ok(Reply::Drop) | Err(_) => Err("the channel was closed without a response".into()),
+    }
+}
+
+/// Service-host mode: runs the handler on `exchange` in this connection's task until the
+/// reply is handed over, then lets the rest of it (close) finish in a task of its own.
+async fn host(
+    handler: &Handler,
+    exchange: Exchange,
+    mut reply: oneshot::Receiver<Reply>,
+    context: &ServiceContext,
+) -> std::result::Result<Response<TrackedBody>, ServiceError> {
+    let Ok(permit) = context.open_channels.clone().try_acquire_owned() else {
+        tracing::warn!("{}: request from {} refused: max_open_channels reached", context.url, exchange.remote);
+        return Ok(plain(StatusCode::SERVICE_UNAVAILABLE, "too many requests are being served"));
+    };
+    let channel = ReplyChannel::for_listener_properties(&context.properties);
+    channel.core().accept_started().map_err(|e| e.to_string())?;
+    channel.install(exchange, permit);
+    channel.core().open_completed(Ok(())).map_err(|e| e.to_string())?;
+    let mut work = handler(channel);
+    let outcome = tokio::select! {
+        biased;
+        () = &mut work => reply.await,
+        r = &mut reply => {
+            // The reply is on its way; what is left of the handler (its close waits for
+            // the flush this connection is about to do) must not hold the response back.
+            tokio::spawn(work);
+            r
+        }
+    };
+    match outcome {
         Ok(Reply::Response(r)) => Ok(r),
         Ok(Reply::Drop) | Err(_) => Err("the channel was closed without a response".into()),
     }

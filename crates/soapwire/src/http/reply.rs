@@ -91,7 +91,10 @@ impl ReplyChannel {
     /// A channel for `listener`, in state `Created` (`WsCreateChannelForListener`). It takes
     /// the listener's channel properties.
     pub fn new(listener: &Listener) -> ReplyChannel {
-        let p = listener.properties();
+        ReplyChannel::for_listener_properties(listener.properties())
+    }
+
+    pub(crate) fn for_listener_properties(p: &soapwire_proto::properties::ListenerProperties) -> ReplyChannel {
         ReplyChannel {
             core: ChannelCore::new(),
             properties: p.channel.clone(),
