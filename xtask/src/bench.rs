@@ -7,7 +7,9 @@
 //! directly: they stay in our process group.
 //!
 //! `cargo xtask bench mtom` (bulk MTOM transfers against raw loopback TCP and gSOAP) lives in
-//! [`mtom`] and shares these helpers.
+//! [`mtom`], `bench xml` (envelope parse/write against quick-xml) in [`xml`] and `bench
+//! instructions` (callgrind counts of the hot paths) in [`instructions`]; they share these
+//! helpers.
 
 use std::collections::BTreeMap;
 use std::env;
@@ -24,7 +26,9 @@ use anyhow::{Context, Result, bail};
 
 use crate::{cargo, describe, is_root, peers_dir, peers_prefix, repo_root, run};
 
+mod instructions;
 mod mtom;
+mod xml;
 
 pub(crate) const USAGE: &str = "\
 usage: cargo xtask bench echo [options]
@@ -162,11 +166,19 @@ pub(crate) fn bench(args: &[&str]) -> Result<()> {
         ["echo", rest @ ..] => echo(&Options::parse(rest)?),
         ["mtom", rest @ ..] => mtom::mtom(rest),
         ["mtom-client", rest @ ..] => mtom::client(rest),
+        ["xml", rest @ ..] => xml::xml(rest),
+        ["instructions", rest @ ..] => instructions::instructions(rest),
         [] | ["help" | "-h" | "--help"] => {
-            println!("{USAGE}\n\n{}", mtom::USAGE);
+            println!("{USAGE}\n\n{}\n\n{}\n\n{}", mtom::USAGE, xml::USAGE, instructions::USAGE);
             Ok(())
         }
-        _ => bail!("unknown benchmark {:?}\n\n{USAGE}\n\n{}", args.join(" "), mtom::USAGE),
+        _ => bail!(
+            "unknown benchmark {:?}\n\n{USAGE}\n\n{}\n\n{}\n\n{}",
+            args.join(" "),
+            mtom::USAGE,
+            xml::USAGE,
+            instructions::USAGE
+        ),
     }
 }
 
