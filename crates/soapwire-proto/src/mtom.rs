@@ -224,7 +224,7 @@ pub fn write_include(w: &mut XmlWriter, content_id: &str) {
 /// [`MAX_INCLUDE_REFERENCES`] is `QuotaExceeded`.
 pub fn include_references(body: &Body, quotas: &ReaderQuotas) -> Result<Vec<String>> {
     // A body without the XOP namespace cannot hold an include: skip the parse.
-    if memchr_find(&body.xml, XOP_INCLUDE_NAMESPACE.as_bytes()).is_none()
+    if memchr::memmem::find(&body.xml, XOP_INCLUDE_NAMESPACE.as_bytes()).is_none()
         && !body.namespaces.iter().any(|(_, ns)| ns == XOP_INCLUDE_NAMESPACE)
     {
         return Ok(Vec::new());
@@ -255,10 +255,6 @@ pub fn include_references(body: &Body, quotas: &ReaderQuotas) -> Result<Vec<Stri
             _ => {}
         }
     }
-}
-
-fn memchr_find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
 }
 
 /// The root part's bytes as UTF-8, given the root part's `Content-Type` (`application/xop+xml;
