@@ -11,6 +11,8 @@
 //! cargo xtask peers stop        interop/peers/stop_all.sh    (stops them by recorded pid)
 //! cargo xtask bench echo        soapwire vs gSOAP, node-soap and nginx on loopback (wrk; see bench.rs)
 //! cargo xtask bench mtom        MTOM upload/download vs raw loopback TCP, echoData vs gSOAP (bench/mtom.rs)
+//! cargo xtask bench xml         envelope parse/write vs quick-xml's raw loop and memcpy (bench/xml.rs)
+//! cargo xtask bench instructions  callgrind instruction counts of the hot paths (bench/instructions.rs)
 //! cargo xtask fuzz --seconds N  each cargo-fuzz target of fuzz/ for N s (see fuzz.rs; not part of `test`)
 //! ```
 //!
@@ -38,6 +40,8 @@ commands:
   peers stop        stop them (interop/peers/stop_all.sh)
   bench echo [...]  soapwire vs gSOAP, node-soap, nginx on loopback (`cargo xtask bench help`)
   bench mtom [...]  MTOM streaming vs raw loopback TCP, echoData vs gSOAP (`cargo xtask bench help`)
+  bench xml [...]   envelope parse/write vs quick-xml's raw event loop (`cargo xtask bench help`)
+  bench instructions [...]  callgrind instruction counts per hot path (`cargo xtask bench help`)
   fuzz --seconds N [--target T]
                     run each cargo-fuzz target of fuzz/ for N s (`cargo xtask fuzz help`)
   help              this text";
@@ -239,6 +243,10 @@ fn test() -> Result<()> {
         Step {
             title: "benchmark smoke: cargo xtask bench mtom --smoke".into(),
             action: Box::new(|| bench::bench(&["mtom", "--smoke"])),
+        },
+        Step {
+            title: "benchmark smoke: cargo xtask bench xml --smoke".into(),
+            action: Box::new(|| bench::bench(&["xml", "--smoke"])),
         },
     ];
     let n = steps.len();
