@@ -1,7 +1,10 @@
-//! The `soapwire` command line: serve the echo service, call any SOAP endpoint, run the demo.
+//! The `soapwire` command line: serve the echo service, call any SOAP endpoint, read a DPWS
+//! device's metadata, run the demo.
 
 mod demo;
+mod discover;
 mod echo;
+mod metadata;
 mod transfer;
 
 use std::io::Read as _;
@@ -41,6 +44,16 @@ enum Command {
     /// The main job on loopback: host the echo service, call it over SOAP 1.1 and 1.2, show a
     /// fault, close everything gracefully.
     Demo,
+    /// Find WS-Discovery target services (devices, hosts) on the local links: Probe, then
+    /// Resolve the matches without XAddrs; a table (endpoint, types, XAddrs, interface) or JSON.
+    Discover(discover::DiscoverArgs),
+    /// Announce a WS-Discovery target service and answer Probe and Resolve until SIGINT or
+    /// SIGTERM, then send Bye (a test tool; `soapwire host` will serve metadata too).
+    #[command(hide = true)]
+    DiscoveryTarget(discover::TargetArgs),
+    /// Fetch a DPWS device's metadata (WS-Transfer Get) and print ThisDevice, ThisModel, the
+    /// host (with its pub:Computer name) and the hosted services.
+    Metadata(metadata::MetadataArgs),
 }
 
 #[derive(Subcommand)]
@@ -150,6 +163,9 @@ fn main() -> ExitCode {
             }
             Command::Call(args) => call(args).await,
             Command::Demo => report(demo::run().await),
+            Command::Discover(args) => report(discover::run(args).await),
+            Command::DiscoveryTarget(args) => report(discover::serve_target(args).await),
+            Command::Metadata(args) => metadata::run(args).await,
         }
     })
 }

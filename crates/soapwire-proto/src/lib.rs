@@ -16,6 +16,7 @@
 //! | [`channel`] | channel, listener and message state machines (the allowed-call tables) |
 //! | [`attachment`] | WSDAPI attachment cores: outbound write/close/abort with `STG_S_BLOCK`, inbound read/close |
 //! | [`discovery`] | WS-Discovery 2005/04 and 1.1 messages with DPWS size limits, Types/Scopes matching, AppSequence, duplicate filter |
+//! | [`dpws`] | DPWS 2006/02 and 1.1 device metadata (ThisModel, ThisDevice, Relationship, `pub:Computer`): GetResponse writer and quota-bounded parser |
 //! | [`udp`] | SOAP-over-UDP timing: the retransmission schedule and the `APP_MAX_DELAY` reply delay |
 //! | [`properties`] | channel and listener quotas and timeouts with their documented defaults |
 //!
@@ -30,6 +31,7 @@ pub mod addressing;
 pub mod attachment;
 pub mod channel;
 pub mod discovery;
+pub mod dpws;
 pub mod error;
 pub mod mime;
 pub mod mtom;

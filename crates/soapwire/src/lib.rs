@@ -16,6 +16,10 @@
 //! | [`Message`] | `WS_MESSAGE` | headers in memory, body as raw XML read by a streaming reader |
 //! | [`OutboundAttachment`] | `IWSDOutboundAttachment` | an MTOM attachment written while its message is sent |
 //! | [`InboundAttachment`] | `IWSDInboundAttachment` | an MTOM attachment of a received message, read from the network |
+//! | [`dpws::MetadataHost`] | `IWSDDeviceHost` (metadata) | serves a device's DPWS metadata (WS-Transfer Get, port 5357) |
+//! | [`dpws::get_metadata`] | `IWSDDeviceProxy` (metadata) | fetches and decodes a device's DPWS metadata |
+//! | [`discovery::DiscoveryClient`] | `IWSDiscoveryProvider` | WS-Discovery Probe / Resolve on every interface, Hello / Bye stream |
+//! | [`discovery::DiscoveryTarget`] | `IWSDiscoveryPublisher` (host side) | Hello, answers to Probe / Resolve with one XAddr per interface, Bye |
 //! | [`Error`] | `WS_ERROR` + `HRESULT` | `kind()`, `hresult()`, strings, received fault |
 //!
 //! ```no_run
@@ -37,12 +41,14 @@
 //! [`attachment`] module.
 //!
 //! ## Non-features (for now)
-//! HTTPS, TCP (net.tcp), UDP, discovery and streamed input of the envelope arrive with later work.
+//! HTTPS, TCP (net.tcp), the UDP channel binding and streamed input of the envelope arrive with later work.
 
 #![forbid(unsafe_code)]
 
 pub mod attachment;
 mod core;
+pub mod discovery;
+pub mod dpws;
 mod http;
 mod message;
 
