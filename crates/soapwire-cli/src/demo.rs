@@ -1,15 +1,27 @@
 //! `soapwire demo`: the main job on loopback with no set-up. It hosts the echo service, calls
 //! it over SOAP 1.2 and SOAP 1.1, sends 32 KiB of base64, provokes a fault, streams a 256 MiB
-//! MTOM attachment each way in constant memory, and closes every channel and the listener
-//! gracefully, saying in plain lines what happened.
+//! MTOM attachment each way in constant memory, hosts a DPWS device and discovers it with
+//! directed WS-Discovery (a unicast Probe and Resolve, then a WS-Transfer Get of its
+//! metadata), and closes every channel and the listener gracefully, saying in plain lines what
+//! happened. Every socket is bound to 127.0.0.1 and nothing is sent anywhere else: loopback
+//! has no multicast, so discovery is directed rather than ad hoc.
 
-use std::time::Instant;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 use base64::Engine as _;
+use soapwire::discovery::{
+    DPWS_1_1_NAMESPACE, DPWS_2006_02_NAMESPACE, DiscoveryClient, DiscoveryConfig, DiscoveryTarget, TargetOptions,
+    TargetService,
+};
+use soapwire::dpws::{
+    DeviceMetadata, GetMetadataOptions, HostService, HostedService, LocalizedString, MetadataHost, Relationship,
+    ThisDevice, ThisModel, get_metadata,
+};
 use soapwire::{
-    AddressingVersion, ChannelProperties, EnvelopeVersion, ErrorKind, ListenerProperties, Message, OutboundAttachment,
-    RequestChannel, XmlWriter,
+    AddressingVersion, ChannelProperties, EndpointReference, EnvelopeVersion, ErrorKind, ListenerProperties, Message,
+    OutboundAttachment, QName, RequestChannel, XmlWriter,
 };
 
 use crate::echo;
@@ -84,14 +96,129 @@ pub(crate) async fn run() -> anyhow::Result<()> {
     channel.close().await?;
 
     stream_attachments(&url).await?;
+    discover_device(&url).await?;
 
     listener.close().await?;
     println!(
-        "8. listener closed, state {}; all done in {:.0} ms",
+        "9. listener closed, state {}; all done in {:.0} ms",
         listener.state(),
         started.elapsed().as_secs_f64() * 1e3
     );
     Ok(())
+}
+
+/// How long the directed Probe collects answers: the device answers at once on loopback.
+const PROBE_WINDOW: Duration = Duration::from_millis(300);
+/// The bound on the Resolve and on the metadata exchange.
+const EXCHANGE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Step 8: a DPWS device on loopback (a [`MetadataHost`] with ThisModel, ThisDevice and the
+/// echo service as its hosted service, and a [`DiscoveryTarget`] answering on a unicast socket
+/// only), found by a directed Probe for `wsdp:Device`, resolved to its XAddr, and asked for
+/// its metadata with a WS-Transfer Get; then stopped and closed.
+async fn discover_device(echo_url: &str) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let loopback = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
+    let endpoint = format!("urn:uuid:{}", uuid::Uuid::new_v4());
+    let device_type = QName::new(DPWS_2006_02_NAMESPACE, "Device");
+    let metadata = DeviceMetadata {
+        this_model: Some(ThisModel {
+            manufacturer: vec!["soapwire".into()],
+            model_name: vec!["soapwire demo".into()],
+            ..ThisModel::default()
+        }),
+        this_device: Some(ThisDevice {
+            friendly_name: vec!["soapwire demo device".into()],
+            firmware_version: Some(env!("CARGO_PKG_VERSION").to_owned()),
+            ..ThisDevice::default()
+        }),
+        relationships: vec![Relationship {
+            host: Some(HostService {
+                endpoint: EndpointReference::new(&endpoint),
+                types: vec![device_type.clone()],
+                service_id: Some(endpoint.clone()),
+                ..HostService::default()
+            }),
+            hosted: vec![HostedService {
+                endpoints: vec![EndpointReference::new(echo_url)],
+                types: vec![QName::new(echo::NS, "EchoPortType")],
+                service_id: "urn:soapwire:demo:echo".to_owned(),
+                ..HostedService::default()
+            }],
+            ..Relationship::default()
+        }],
+        other_sections: Vec::new(),
+    };
+    let host = MetadataHost::new(&endpoint, metadata).context("the device metadata")?;
+    host.open(loopback).await.context("opening the metadata host")?;
+    let port = host.local_addr().context("the metadata host has no address")?.port();
+
+    let service = TargetService {
+        types: vec![device_type.clone()],
+        xaddrs_template: Some(format!("http://{{ip}}:{port}/{{uuid}}")),
+        metadata_version: host.metadata_version(),
+        ..TargetService::new(&endpoint)
+    };
+    let options = TargetOptions { unicast_listen: Some(loopback), ..TargetOptions::default() };
+    let target = DiscoveryTarget::start(service, DiscoveryConfig::directed_only(), options)
+        .await
+        .context("starting the discovery target")?;
+    let address = target.unicast_addr().context("the discovery target has no unicast socket")?;
+
+    let client =
+        DiscoveryClient::open(DiscoveryConfig::directed_only()).await.context("opening the discovery client")?;
+    let found =
+        client.probe_directed(address, &[device_type], &[], PROBE_WINDOW).await.context("the directed Probe")?;
+    let [device] = found.as_slice() else {
+        bail!("the directed Probe to {address} found {} devices, expected 1: {found:?}", found.len());
+    };
+    if device.address() != endpoint {
+        bail!("the directed Probe found {}, expected {endpoint}", device.address());
+    }
+    let resolved = client
+        .resolve_directed(address, device.address(), EXCHANGE_TIMEOUT)
+        .await
+        .context("the directed Resolve")?
+        .with_context(|| format!("no ResolveMatch from {address} within {EXCHANGE_TIMEOUT:?}"))?;
+    let xaddr = resolved.info.xaddrs.first().context("the ResolveMatch has no XAddr")?;
+
+    let options = GetMetadataOptions { timeout: EXCHANGE_TIMEOUT, ..GetMetadataOptions::default() };
+    let got = get_metadata(xaddr, &options).await.with_context(|| format!("getting the metadata from {xaddr}"))?;
+    let name = got.metadata.this_device.as_ref().and_then(|d| LocalizedString::pick(&d.friendly_name, None));
+    let maker = got.metadata.this_model.as_ref().and_then(|m| LocalizedString::pick(&m.manufacturer, None));
+    let hosted = got.metadata.hosted().next().and_then(|h| Some((h.types.first()?, h.endpoints.first()?)));
+    let (Some(name), Some(maker), Some((hosted_type, hosted_at))) = (name, maker, hosted) else {
+        bail!("the metadata lacks a friendly name, a manufacturer or a hosted service: {:?}", got.metadata);
+    };
+    if hosted_at.address != echo_url {
+        bail!("the device says it hosts {}, expected {echo_url}", hosted_at.address);
+    }
+    let types: Vec<String> = device.info.types.iter().map(short_type).collect();
+    println!(
+        "8. discovery: directed Probe to soap.udp://{address} found {} ({}), Resolve gave {xaddr}; metadata: '{name}' by {maker}, hosting {} at {}",
+        device.address(),
+        types.join(" "),
+        hosted_type.local,
+        hosted_at.address
+    );
+
+    target.stop().await;
+    host.close().await.context("closing the metadata host")?;
+    println!(
+        "   device stopped and metadata host closed, state {}, {:.0} ms in all (no multicast, so no Hello or Bye: every socket was on 127.0.0.1)",
+        host.state(),
+        started.elapsed().as_secs_f64() * 1e3
+    );
+    Ok(())
+}
+
+/// `wsdp:Device` for the DPWS device type, the expanded name otherwise.
+fn short_type(name: &QName) -> String {
+    if [DPWS_2006_02_NAMESPACE, DPWS_1_1_NAMESPACE].contains(&name.namespace.as_str()) {
+        format!("wsdp:{}", name.local)
+    } else {
+        name.to_string()
+    }
 }
 
 /// Bytes streamed each way by the demo.
@@ -103,7 +230,7 @@ const STREAMED: u64 = 256 * 1024 * 1024;
 async fn stream_attachments(url: &str) -> anyhow::Result<()> {
     use sha2::Digest as _;
     let mut properties = ChannelProperties::default();
-    properties.set_all_timeouts(Some(std::time::Duration::from_secs(60)));
+    properties.set_all_timeouts(Some(Duration::from_secs(60)));
     let channel = RequestChannel::new(properties.clone());
     channel.open(url).await?;
 

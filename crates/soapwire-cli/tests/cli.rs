@@ -66,6 +66,9 @@ fn demo_runs_the_main_job_and_exits_zero() {
         "reply identical",
         "SOAP fault",
         "0x803D0013",
+        "discovery: directed Probe to soap.udp://127.0.0.1:",
+        "(wsdp:Device)",
+        "metadata: 'soapwire demo device' by soapwire, hosting EchoPortType",
         "listener closed",
     ] {
         assert!(stdout.contains(expected), "missing {expected:?} in:\n{stdout}");

@@ -1,5 +1,6 @@
 //! The discovery client (WSDAPI's `IWSDiscoveryProvider`): Probe and Resolve on every link,
-//! answers collected within a timeout, and Hello and Bye as a stream.
+//! answers collected within a timeout, and Hello and Bye as a stream; and directed Probe and
+//! Resolve, sent by unicast to one address from a directed link opened for the request.
 //!
 //! Every request goes out on each link with a `MessageID` of its own, so an answer tells which
 //! link (interface and address family) it belongs to, and peers that suppress duplicates across
@@ -11,7 +12,7 @@
 //! instance are kept, because wsdd starts a new sequence for every message.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -28,8 +29,10 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tracing::debug;
 
-use super::interfaces::LocalInterface;
-use super::transport::{Event, Inbound, Link, Transport, UnsolicitedCounter, Via, check_outgoing_size, next_event};
+use super::interfaces::{self, LocalInterface};
+use super::transport::{
+    Event, Inbound, Link, Transport, UnsolicitedCounter, Via, check_outgoing_size, next_event, open_unicast_socket,
+};
 use super::{DiscoveryConfig, DiscoveryStats, new_message_id};
 
 /// How many endpoints the `AppSequence` tracker remembers per client.
@@ -95,9 +98,12 @@ impl Announcements {
 /// Finds target services with Probe and Resolve, and reports Hello and Bye.
 ///
 /// One client opens one socket pair per selected interface and address family
-/// ([`DiscoveryConfig`]). Requests go out in [`DiscoveryConfig::version`] (2005/04 by default)
-/// with the multicast retransmission schedule; answers of either version are read. Dropping the
-/// client closes its sockets and ends [`Announcements`].
+/// ([`DiscoveryConfig`]; none with [`DiscoveryConfig::directed_only`]). Requests go out in
+/// [`DiscoveryConfig::version`] (2005/04 by default) with the multicast retransmission
+/// schedule; answers of either version are read. Directed requests
+/// ([`DiscoveryClient::probe_directed`], [`DiscoveryClient::resolve_directed`]) go by unicast,
+/// with the unicast schedule, from a socket opened for each request. Dropping the client closes
+/// its sockets and ends [`Announcements`].
 ///
 /// ```no_run
 /// # async fn demo() -> soapwire::Result<()> {
@@ -193,13 +199,8 @@ impl DiscoveryClient {
 
     /// [`DiscoveryClient::probe`] with a whole [`Probe`] (e.g. a `MatchBy` rule).
     pub async fn probe_with(&self, probe: Probe, timeout: Duration) -> Result<Vec<DiscoveredEndpoint>> {
-        let mut request = self.inner.start(&DiscoveryMessage::Probe(probe), &self.links()?)?;
-        let deadline = Instant::now() + timeout;
-        let mut found = Vec::new();
-        while let Some(answer) = request.next_before(deadline).await {
-            merge(&mut found, answer);
-        }
-        Ok(found.into_iter().map(|(m, _)| m).collect())
+        let request = self.inner.start(&DiscoveryMessage::Probe(probe), &multicast(&self.links()?))?;
+        Ok(collect(request, timeout).await)
     }
 
     /// Sends a Resolve for `endpoint_address` on every link and returns the first
@@ -209,7 +210,7 @@ impl DiscoveryClient {
     /// would exceed `MAX_ENVELOPE_SIZE`.
     pub async fn resolve(&self, endpoint_address: &str, timeout: Duration) -> Result<Option<DiscoveredEndpoint>> {
         let links = self.links()?;
-        self.inner.resolve_on(&links, endpoint_address, timeout).await
+        self.inner.resolve_on(&multicast(&links), endpoint_address, timeout).await
     }
 
     /// Probe, and Resolve each match that came without XAddrs on the link it came from (wsdd
@@ -225,7 +226,8 @@ impl DiscoveryClient {
         scopes: &[String],
         timeout: Duration,
     ) -> Result<Vec<DiscoveredEndpoint>> {
-        let mut request = self.inner.start(&DiscoveryMessage::Probe(probe_for(types, scopes)), &self.links()?)?;
+        let probe = DiscoveryMessage::Probe(probe_for(types, scopes));
+        let mut request = self.inner.start(&probe, &multicast(&self.links()?))?;
         let deadline = Instant::now() + timeout;
         let mut found: Vec<(DiscoveredEndpoint, Arc<Link>)> = Vec::new();
         let mut resolves = JoinSet::new();
@@ -233,8 +235,9 @@ impl DiscoveryClient {
             let Some(index) = merge(&mut found, answer) else { continue };
             let (m, link) = &found[index];
             if m.info.xaddrs.is_empty() {
-                let (inner, links, address) = (Arc::clone(&self.inner), [Arc::clone(link)], m.address().to_owned());
-                resolves.spawn(async move { (index, inner.resolve_on(&links, &address, timeout).await) });
+                let (inner, to, address) =
+                    (Arc::clone(&self.inner), multicast(&[Arc::clone(link)]), m.address().to_owned());
+                resolves.spawn(async move { (index, inner.resolve_on(&to, &address, timeout).await) });
             }
         }
         drop(request);
@@ -251,13 +254,142 @@ impl DiscoveryClient {
         Ok(found.into_iter().map(|(m, _)| m).collect())
     }
 
+    /// Sends a Probe for `types` and `scopes` by unicast to `target` (a target service's
+    /// discovery address, e.g. one started with [`super::TargetOptions::unicast_listen`], or
+    /// a device that answers unicast Probes on port 3702) and collects the ProbeMatches that
+    /// come back for exactly `timeout`. The Probe goes out with the unicast retransmission
+    /// schedule from a socket bound to the local address the system routes `target` from (a
+    /// loopback address for a loopback target), which is closed when the call returns; only
+    /// answers to it on that socket are accepted. A directed target answers at once, so a
+    /// short timeout does (a few hundred milliseconds on a LAN).
+    ///
+    /// Errors: `InvalidArgument` when `target` is not a unicast address with a port;
+    /// `EndpointUnreachable` / `AddressNotAvailable` when no route or socket leads there;
+    /// `QuotaExceeded` when the Probe would exceed `MAX_ENVELOPE_SIZE`.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> soapwire::Result<()> {
+    /// use std::time::Duration;
+    /// use soapwire::discovery::{DiscoveryClient, DiscoveryConfig, DPWS_2006_02_NAMESPACE};
+    /// use soapwire::QName;
+    ///
+    /// let client = DiscoveryClient::open(DiscoveryConfig::directed_only()).await?;
+    /// let camera = "192.0.2.7:3702".parse().unwrap();
+    /// let device = QName::new(DPWS_2006_02_NAMESPACE, "Device");
+    /// for found in client.probe_directed(camera, &[device], &[], Duration::from_secs(1)).await? {
+    ///     println!("{} at {:?}", found.address(), found.info.xaddrs);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn probe_directed(
+        &self,
+        target: SocketAddr,
+        types: &[QName],
+        scopes: &[String],
+        timeout: Duration,
+    ) -> Result<Vec<DiscoveredEndpoint>> {
+        self.probe_directed_with(target, probe_for(types, scopes), timeout).await
+    }
+
+    /// [`DiscoveryClient::probe_directed`] with a whole [`Probe`] (e.g. a `MatchBy` rule).
+    pub async fn probe_directed_with(
+        &self,
+        target: SocketAddr,
+        probe: Probe,
+        timeout: Duration,
+    ) -> Result<Vec<DiscoveredEndpoint>> {
+        let link = self.directed_link(target)?;
+        let request = self.inner.start(&DiscoveryMessage::Probe(probe), &[link.destination(target)])?;
+        Ok(collect(request, timeout).await)
+    }
+
+    /// Sends a Resolve for `endpoint_address` by unicast to `target` and returns the first
+    /// ResolveMatch for it, or `None` when none came within `timeout`. The socket and the
+    /// checks are those of [`DiscoveryClient::probe_directed`].
+    ///
+    /// Errors: as [`DiscoveryClient::probe_directed`].
+    pub async fn resolve_directed(
+        &self,
+        target: SocketAddr,
+        endpoint_address: &str,
+        timeout: Duration,
+    ) -> Result<Option<DiscoveredEndpoint>> {
+        let link = self.directed_link(target)?;
+        self.inner.resolve_on(&[link.destination(target)], endpoint_address, timeout).await
+    }
+
     fn links(&self) -> Result<Vec<Arc<Link>>> {
         let links = self.transport.links();
         if links.is_empty() {
-            return Err(Error::new(ErrorKind::AddressNotAvailable, "no discovery interface is open"));
+            let why = if self.inner.config.multicast { "" } else { " (multicast is off: use the directed calls)" };
+            return Err(Error::new(ErrorKind::AddressNotAvailable, format!("no discovery interface is open{why}")));
         }
         Ok(links)
     }
+
+    /// A directed link toward `target`, closed when dropped.
+    fn directed_link(&self, target: SocketAddr) -> Result<DirectedLink> {
+        check_unicast_peer(target)?;
+        let source = interfaces::source_address_toward(target)
+            .map_err(|e| crate::http::io_error(e, &format!("finding a route to {target}")))?;
+        let socket = open_unicast_socket(source)
+            .map_err(|e| crate::http::io_error(e, &format!("opening a discovery socket on {}", source.ip())))?;
+        Ok(DirectedLink(self.transport.add_directed(interfaces::interface_of(source), socket)))
+    }
+}
+
+/// `InvalidArgument` unless `target` is an address a directed request can go to: unicast, not
+/// unspecified, with a port.
+fn check_unicast_peer(target: SocketAddr) -> Result<()> {
+    let ip = target.ip();
+    let broadcast = matches!(ip, IpAddr::V4(a) if a.is_broadcast());
+    if target.port() == 0 || ip.is_unspecified() || ip.is_multicast() || broadcast {
+        return Err(Error::new(
+            ErrorKind::InvalidArgument,
+            format!("{target} is not a unicast address with a port (multicast discovery is probe and resolve)"),
+        ));
+    }
+    Ok(())
+}
+
+/// A directed link for one request; closed on drop.
+struct DirectedLink(Arc<Link>);
+
+impl DirectedLink {
+    fn destination(&self, target: SocketAddr) -> Destination {
+        Destination { link: Arc::clone(&self.0), via: Via::Directed, to: target }
+    }
+}
+
+impl Drop for DirectedLink {
+    fn drop(&mut self) {
+        self.0.close();
+    }
+}
+
+/// Where one copy of a request goes: which link and socket it leaves from, and to where.
+struct Destination {
+    link: Arc<Link>,
+    via: Via,
+    to: SocketAddr,
+}
+
+/// The multicast destinations of `links`.
+fn multicast(links: &[Arc<Link>]) -> Vec<Destination> {
+    links
+        .iter()
+        .filter_map(|link| Some(Destination { link: Arc::clone(link), via: Via::Local, to: link.multicast_dest()? }))
+        .collect()
+}
+
+/// Every answer to `request` for `timeout`, one per endpoint and link.
+async fn collect(mut request: Request, timeout: Duration) -> Vec<DiscoveredEndpoint> {
+    let deadline = Instant::now() + timeout;
+    let mut found = Vec::new();
+    while let Some(answer) = request.next_before(deadline).await {
+        merge(&mut found, answer);
+    }
+    found.into_iter().map(|(m, _)| m).collect()
 }
 
 fn probe_for(types: &[QName], scopes: &[String]) -> Probe {
@@ -307,8 +439,9 @@ impl Drop for Request {
 }
 
 impl ClientInner {
-    /// Registers and sends `message` on each link with a `MessageID` of its own.
-    fn start(self: &Arc<Self>, message: &DiscoveryMessage, links: &[Arc<Link>]) -> Result<Request> {
+    /// Registers and sends `message` to each destination with a `MessageID` of its own, with
+    /// the multicast schedule, or the unicast one for a directed link.
+    fn start(self: &Arc<Self>, message: &DiscoveryMessage, destinations: &[Destination]) -> Result<Request> {
         let answer = match message.kind() {
             MessageKind::Probe => MessageKind::ProbeMatches,
             _ => MessageKind::ResolveMatches,
@@ -316,7 +449,7 @@ impl ClientInner {
         let version = self.config.version;
         let (tx, rx) = mpsc::channel(ANSWER_BACKLOG);
         let mut request = Request { inner: Arc::clone(self), ids: Vec::new(), sends: Vec::new(), rx };
-        for link in links {
+        for Destination { link, via, to } in destinations {
             let message_id = new_message_id();
             let addressing = AddressingHeaders { message_id: Some(message_id.clone()), ..AddressingHeaders::default() };
             let bytes = message.to_envelope(version, &addressing, None);
@@ -324,21 +457,22 @@ impl ClientInner {
             let pending = Pending { link_id: link.id, answer, version, tx: tx.clone() };
             self.pending.lock().unwrap_or_else(PoisonError::into_inner).insert(message_id.clone(), pending);
             request.ids.push(message_id);
-            let params = self.config.multicast_retransmit;
-            request.sends.push(link.spawn_scheduled(Via::Local, link.multicast_dest, bytes, params));
+            let params =
+                if link.is_directed() { self.config.unicast_retransmit } else { self.config.multicast_retransmit };
+            request.sends.push(link.spawn_scheduled(*via, *to, bytes, params));
         }
         Ok(request)
     }
 
-    /// Resolve on `links`; the first ResolveMatch for `address`.
+    /// Resolve to `destinations`; the first ResolveMatch for `address`.
     async fn resolve_on(
         self: &Arc<Self>,
-        links: &[Arc<Link>],
+        destinations: &[Destination],
         address: &str,
         timeout: Duration,
     ) -> Result<Option<DiscoveredEndpoint>> {
         let endpoint = EndpointReference { address: address.to_owned(), reference_parameters: None };
-        let mut request = self.start(&DiscoveryMessage::Resolve(Resolve { endpoint }), links)?;
+        let mut request = self.start(&DiscoveryMessage::Resolve(Resolve { endpoint }), destinations)?;
         let deadline = Instant::now() + timeout;
         while let Some((m, _)) = request.next_before(deadline).await {
             if same_endpoint(m.address(), address) {
@@ -370,6 +504,10 @@ impl ClientInner {
             DiscoveryMessage::ResolveMatches(m) => {
                 let answers = m.into_iter().map(found).collect();
                 self.answer(&link, relates_to.as_deref(), MessageKind::ResolveMatches, version, answers);
+            }
+            DiscoveryMessage::Hello(_) | DiscoveryMessage::Bye(_) if link.is_directed() => {
+                self.unsolicited.bump();
+                debug!(interface = %link.interface, %from, "discovery: Hello or Bye on a directed socket; ignored");
             }
             DiscoveryMessage::Hello(info) => self.announce(&link, Announcement::Hello(found(info))),
             DiscoveryMessage::Bye(info) => self.announce(&link, Announcement::Bye(found(info))),

@@ -5,9 +5,13 @@
 //! interface index), else the first other IPv6 address. Loopback interfaces, interfaces that
 //! are not running and interfaces without an index are skipped, as wsdd and WSDAPI skip them.
 //! The interface list comes from `getifaddrs` (the `if-addrs` crate).
+//!
+//! For directed (unicast) discovery it also names the interface of a given local address
+//! ([`interface_of`]: loopback included) and finds the local address the system sends from
+//! toward a peer ([`source_address_toward`]).
 
 use std::fmt;
-use std::net::{IpAddr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV6};
 
 use soapwire_proto::{Error, ErrorKind, Result};
 
@@ -134,6 +138,47 @@ pub(crate) fn select(raw: &[RawAddress], config: &DiscoveryConfig) -> Vec<LocalI
     }
     out.sort_by_key(|i| (i.index, i.family()));
     out
+}
+
+/// The interface that holds the local address `address` (its name and index), for a directed
+/// link; loopback and interfaces that are down count too. An address no interface lists (or a
+/// failure to list them) gives an interface named after the address, with the IPv6 scope id
+/// as its index.
+pub(crate) fn interface_of(address: SocketAddr) -> LocalInterface {
+    let scope = match address {
+        SocketAddr::V6(a) => a.scope_id(),
+        SocketAddr::V4(_) => 0,
+    };
+    let listed = if_addrs::get_if_addrs().ok().and_then(|list| {
+        list.into_iter()
+            .filter(|i| i.ip() == address.ip())
+            .find(|i| scope == 0 || i.index == Some(scope))
+            .map(|i| (i.name, i.index.unwrap_or(scope)))
+    });
+    let (name, index) = listed.unwrap_or_else(|| (address.ip().to_string(), scope));
+    LocalInterface { name, index, address: address.ip() }
+}
+
+/// The local address (with the IPv6 scope id, port 0) the system sends from toward `peer`:
+/// the route lookup of a `connect` on a UDP socket, which sends nothing.
+///
+/// Errors: the system's, e.g. `NetworkUnreachable` when no route leads to `peer`.
+pub(crate) fn source_address_toward(peer: SocketAddr) -> std::io::Result<SocketAddr> {
+    let any: SocketAddr = match peer {
+        SocketAddr::V4(_) => (Ipv4Addr::UNSPECIFIED, 0).into(),
+        SocketAddr::V6(_) => SocketAddrV6::new(Ipv6Addr::UNSPECIFIED, 0, 0, 0).into(),
+    };
+    let probe = std::net::UdpSocket::bind(any)?;
+    probe.connect(peer)?;
+    let mut source = probe.local_addr()?;
+    source.set_port(0);
+    // A link-local source needs its scope to be bound to; it is the peer's.
+    if let (SocketAddr::V6(s), SocketAddr::V6(p)) = (&mut source, peer) {
+        if s.scope_id() == 0 && is_link_local_v6(s.ip()) {
+            s.set_scope_id(p.scope_id());
+        }
+    }
+    Ok(source)
 }
 
 /// True for an IPv6 link-local unicast address (`fe80::/10`).

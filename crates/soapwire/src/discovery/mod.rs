@@ -1,6 +1,8 @@
 //! Ad-hoc WS-Discovery on the network: multicast sockets per interface, a discovery client
 //! ([`DiscoveryClient`], WSDAPI's `IWSDiscoveryProvider`) and a discovery target responder
-//! ([`DiscoveryTarget`], the discovery half of `IWSDiscoveryPublisher` / `IWSDDeviceHost`).
+//! ([`DiscoveryTarget`], the discovery half of `IWSDiscoveryPublisher` / `IWSDDeviceHost`);
+//! and directed discovery: Probe and Resolve sent by UDP unicast to a known address and
+//! answered there, which works on any address, loopback included.
 //!
 //! The messages, the matching rules, `AppSequence` and the SOAP-over-UDP schedules are sans-IO
 //! code in [`soapwire_proto::discovery`] and [`soapwire_proto::udp`]; this module owns what
@@ -13,23 +15,26 @@
 //!   only, and sends the unicast replies (from port 3702, as wsdd and WSDAPI do). The local socket
 //!   is bound to the interface's address on an ephemeral port, sends the multicast messages
 //!   (`IP_MULTICAST_IF` / `IPV6_MULTICAST_IF`, loop off, hop limit 1) and receives the unicast
-//!   answers. Every datagram is decoded with `MAX_ENVELOPE_SIZE` and `MAX_URI_SIZE`; malformed,
+//!   answers. A *directed* link is one unicast socket on a given address that never sees
+//!   multicast. Every datagram is decoded with `MAX_ENVELOPE_SIZE` and `MAX_URI_SIZE`; malformed,
 //!   oversized, wrong-version, duplicate (by `MessageID`, per link) and misaddressed datagrams
 //!   are dropped with a `debug` log line and counted in [`DiscoveryStats`]. Sends follow the
 //!   SOAP-over-UDP retransmission schedule. The interface list is re-read every
 //!   [`DiscoveryConfig::rescan_interval`], so address changes are picked up without a restart.
 //! * `client`: [`DiscoveryClient`]: `probe`, `resolve`, `search` (probe, then resolve the
 //!   matches that came without XAddrs, as wsdd and Windows targets require) and a stream of
-//!   Hello and Bye ([`Announcements`]). Answers are accepted only when their `RelatesTo` names a
-//!   request this client sent on the same link.
-//! * `target`: [`DiscoveryTarget`]: Hello on start, Probe and Resolve answered after a random
-//!   delay within `APP_MAX_DELAY` (capped at 2.5 s as WSDAPI does) with exactly one XAddr built
-//!   from the address of the interface the request arrived on, a bounded reply rate, and Bye on
-//!   [`DiscoveryTarget::stop`].
+//!   Hello and Bye ([`Announcements`]); `probe_directed` and `resolve_directed` send to one
+//!   unicast address from a socket of their own. Answers are accepted only when their
+//!   `RelatesTo` names a request this client sent on the same link.
+//! * `target`: [`DiscoveryTarget`]: Hello on start, multicast Probe and Resolve answered after a
+//!   random delay within `APP_MAX_DELAY` (capped at 2.5 s as WSDAPI does) with exactly one
+//!   XAddr built from the address of the interface the request arrived on, a bounded reply
+//!   rate, and Bye on [`DiscoveryTarget::stop`]. With [`TargetOptions::unicast_listen`] it also
+//!   answers directed Probe and Resolve on that socket, at once, under the same rate limit.
 //!
-//! Every wait is bounded: a probe or resolve lasts at most its timeout, `stop` at most the
-//! length of the multicast retransmission schedule (under 2 s with the defaults), and nothing
-//! waits on the network otherwise.
+//! Every wait is bounded: a probe or resolve (multicast or directed) lasts at most its
+//! timeout, `stop` at most the length of the multicast retransmission schedule (under 2 s with
+//! the defaults), and nothing waits on the network otherwise.
 //!
 //! ```no_run
 //! # async fn demo() -> soapwire::Result<()> {
@@ -41,6 +46,34 @@
 //! for found in client.search(&[device], &[], MATCH_TIMEOUT).await? {
 //!     println!("{} at {:?} on {}", found.info.endpoint.address, found.info.xaddrs, found.interface.name);
 //! }
+//! # Ok(()) }
+//! ```
+//!
+//! Directed discovery is what runs where multicast cannot: on loopback (which has no multicast
+//! here, and which WSDAPI and wsdd skip) and across routers. WS-Discovery lets a client send a
+//! Probe straight to a target service whose transport address it knows (1.1: a Probe sent to a
+//! target service directly; 2005/04: a unicast Probe to a known transport address); the answer
+//! comes back by unicast, correlated by `RelatesTo`. A Resolve sent the same way is answered
+//! too. [`DiscoveryConfig::directed_only`] opens no multicast socket at all, so nothing but
+//! the directed traffic leaves the process:
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> soapwire::Result<()> {
+//! use std::time::Duration;
+//! use soapwire::discovery::{DiscoveryClient, DiscoveryConfig, DiscoveryTarget, TargetOptions, TargetService};
+//!
+//! let service = TargetService::new("urn:uuid:a4c3e9b2-2f6b-4cf4-8c54-6a4b5c0f7c1d");
+//! let listen = Some(std::net::SocketAddr::from(([127, 0, 0, 1], 0)));
+//! let options = TargetOptions { unicast_listen: listen, ..TargetOptions::default() };
+//! let target = DiscoveryTarget::start(service, DiscoveryConfig::directed_only(), options).await?;
+//! let address = target.unicast_addr().expect("a target started with unicast_listen has one");
+//!
+//! let client = DiscoveryClient::open(DiscoveryConfig::directed_only()).await?;
+//! let found = client.probe_directed(address, &[], &[], Duration::from_millis(200)).await?;
+//! assert_eq!(found.len(), 1);
+//! assert_eq!(found[0].info.xaddrs, ["http://127.0.0.1:5357/a4c3e9b2-2f6b-4cf4-8c54-6a4b5c0f7c1d"]);
+//! target.stop().await;
 //! # Ok(()) }
 //! ```
 
@@ -95,6 +128,11 @@ pub struct DiscoveryConfig {
     /// The schedule of unicast replies (ProbeMatches, ResolveMatches); the target replaces
     /// its `send_delay` with the random reply delay. Default [`RetransmitParams::unicast`].
     pub unicast_retransmit: RetransmitParams,
+    /// Run ad-hoc multicast discovery on the selected interfaces. Default true. False opens no
+    /// multicast socket, joins no group, sends no Hello or Bye and rescans nothing: only
+    /// directed discovery runs ([`DiscoveryClient::probe_directed`],
+    /// [`TargetOptions::unicast_listen`]); [`DiscoveryConfig::directed_only`].
+    pub multicast: bool,
     /// Limits applied to every received datagram (`MAX_ENVELOPE_SIZE`, `MAX_URI_SIZE`, …).
     pub quotas: DiscoveryQuotas,
     /// How often the interface list is read again, so that new and removed addresses are picked
@@ -115,6 +153,7 @@ impl Default for DiscoveryConfig {
             ipv6: true,
             multicast_loop: false,
             multicast_hops: 1,
+            multicast: true,
             multicast_retransmit: RetransmitParams::multicast(),
             unicast_retransmit: RetransmitParams::unicast(),
             quotas: DiscoveryQuotas::default(),
@@ -125,6 +164,14 @@ impl Default for DiscoveryConfig {
 }
 
 impl DiscoveryConfig {
+    /// The default configuration without multicast ([`DiscoveryConfig::multicast`] false): a
+    /// client that only sends directed requests, a target that only answers on its
+    /// [`TargetOptions::unicast_listen`] socket. No interface is looked at and nothing is sent
+    /// but the directed traffic.
+    pub fn directed_only() -> DiscoveryConfig {
+        DiscoveryConfig { multicast: false, rescan_interval: None, ..DiscoveryConfig::default() }
+    }
+
     /// `InvalidArgument` when no address family is enabled, a retransmission schedule is
     /// invalid, or the queue is empty.
     fn validate(&self) -> soapwire_proto::Result<()> {

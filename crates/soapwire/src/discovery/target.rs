@@ -15,11 +15,19 @@
 //!   [`TargetService::xaddrs_template`] and the address of the interface the request arrived on.
 //! * A Probe without Types matches, as WS-Discovery says (WSDAPI hosts and wsdd ignore such a
 //!   Probe; ONVIF clients send them).
-//! * Only multicast requests are answered. A Probe with an unknown matching rule is not answered
-//!   (no fault is multicast back). Answers are limited to a token-bucket rate
-//!   ([`TargetOptions::replies_per_second`], [`TargetOptions::reply_burst`]) and a number in
-//!   flight ([`TargetOptions::max_pending_replies`]), so a Probe flood (or a spoofed source)
-//!   gets a bounded number of datagrams out of this host.
+//! * On the multicast links only multicast requests are answered (WSDAPI answers no unicast
+//!   Probe). A Probe with an unknown matching rule is not answered (no fault is multicast back).
+//! * Directed discovery: with [`TargetOptions::unicast_listen`] the target also listens on a
+//!   unicast socket of its own (any address, loopback included; it never sees multicast) and
+//!   answers the Probe and Resolve sent to it directly, whose `To` is the discovery URN of their
+//!   version or this endpoint's address: by unicast to the sender, from that socket, at once
+//!   (the random delay only spreads the answers to a multicast request), with the unicast
+//!   retransmission schedule and exactly one XAddr built from the socket's address. No Hello
+//!   or Bye goes to that socket's peers: they are multicast.
+//! * Answers on every socket share a token-bucket rate ([`TargetOptions::replies_per_second`],
+//!   [`TargetOptions::reply_burst`]) and a number in flight
+//!   ([`TargetOptions::max_pending_replies`]), so a Probe flood (or a spoofed source) gets a
+//!   bounded number of datagrams out of this host.
 //! * [`DiscoveryTarget::stop`] stops answering and sends Bye with the multicast schedule,
 //!   returning when the last copy is out.
 
@@ -43,8 +51,10 @@ use tokio_util::sync::CancellationToken;
 use tracing::debug;
 
 use super::client::same_endpoint;
-use super::interfaces::LocalInterface;
-use super::transport::{Event, Inbound, Link, Transport, UnsolicitedCounter, Via, check_outgoing_size, next_event};
+use super::interfaces::{self, LocalInterface};
+use super::transport::{
+    Event, Inbound, Link, Transport, UnsolicitedCounter, Via, check_outgoing_size, next_event, open_unicast_socket,
+};
 use super::{DiscoveryConfig, DiscoveryStats, new_message_id, random_u64};
 
 /// What a target service says about itself.
@@ -146,6 +156,13 @@ pub struct TargetOptions {
     pub max_pending_replies: usize,
     /// Put the XAddr in Hello too. Default false: WSDAPI's host never does; clients Resolve.
     pub xaddrs_in_hello: bool,
+    /// Also answer directed (unicast) Probe and Resolve on a UDP socket bound to this address:
+    /// a specific unicast address (loopback included; the XAddr in the answers is built from
+    /// it), with port 0 for a free port ([`DiscoveryTarget::unicast_addr`] tells which) or a
+    /// fixed one such as 3702. The socket does not share its address and port: when another
+    /// socket holds them, [`DiscoveryTarget::start`] fails with `AddressInUse`. Default `None`.
+    /// With [`DiscoveryConfig::directed_only`] this is the only socket the target opens.
+    pub unicast_listen: Option<SocketAddr>,
 }
 
 impl Default for TargetOptions {
@@ -156,6 +173,7 @@ impl Default for TargetOptions {
             reply_burst: 20,
             max_pending_replies: 64,
             xaddrs_in_hello: false,
+            unicast_listen: None,
         }
     }
 }
@@ -218,6 +236,8 @@ impl TokenBucket {
 pub struct DiscoveryTarget {
     state: Arc<TargetState>,
     responder: JoinHandle<()>,
+    /// The directed link of [`TargetOptions::unicast_listen`].
+    unicast: Option<Arc<Link>>,
     transport: Transport,
 }
 
@@ -236,21 +256,28 @@ struct TargetState {
 }
 
 impl DiscoveryTarget {
-    /// Opens the sockets `config` selects, sends Hello on each link and answers Probe and
-    /// Resolve from now on.
+    /// Opens the sockets `config` selects and the [`TargetOptions::unicast_listen`] socket,
+    /// sends Hello on each multicast link and answers Probe and Resolve from now on.
     ///
-    /// Errors: `InvalidArgument` for an invalid service, options or configuration; as
-    /// [`super::DiscoveryClient::open`] for the sockets.
+    /// Errors: `InvalidArgument` for an invalid service, options or configuration (a
+    /// `unicast_listen` address that is unspecified or multicast, or multicast off without
+    /// one); as [`super::DiscoveryClient::open`] for the multicast sockets; `AddressInUse` /
+    /// `AddressNotAvailable` when the unicast socket cannot be bound.
     pub async fn start(service: TargetService, config: DiscoveryConfig, options: TargetOptions) -> Result<Self> {
         service.validate()?;
-        if options.replies_per_second == 0 || options.reply_burst == 0 || options.max_pending_replies == 0 {
-            return Err(Error::new(
-                ErrorKind::InvalidArgument,
-                "the reply rate, burst and in-flight limit must be >= 1",
-            ));
-        }
+        options.validate(&config)?;
         let (transport, events) = Transport::open(config).await?;
-        Ok(DiscoveryTarget::with_transport(service, options, transport, events))
+        let unicast = match options.unicast_listen {
+            Some(address) => {
+                let socket = open_unicast_socket(address).map_err(|e| {
+                    crate::http::io_error(e, &format!("opening the directed discovery socket on {address}"))
+                })?;
+                let bound = socket.local_addr().unwrap_or(address);
+                Some(transport.add_directed(interfaces::interface_of(bound), socket))
+            }
+            None => None,
+        };
+        Ok(DiscoveryTarget::with_transport(service, options, transport, events, unicast))
     }
 
     pub(crate) fn with_transport(
@@ -258,6 +285,7 @@ impl DiscoveryTarget {
         options: TargetOptions,
         transport: Transport,
         events: mpsc::Receiver<Event>,
+        unicast: Option<Arc<Link>>,
     ) -> DiscoveryTarget {
         let state = Arc::new(TargetState {
             config: transport.config().clone(),
@@ -275,12 +303,18 @@ impl DiscoveryTarget {
             state.hello(&link);
         }
         let responder = tokio::spawn(respond(Arc::clone(&state), events, transport.child_token()));
-        DiscoveryTarget { state, responder, transport }
+        DiscoveryTarget { state, responder, unicast, transport }
     }
 
-    /// The links in use: one per interface and address family.
+    /// The multicast links in use: one per interface and address family.
     pub fn interfaces(&self) -> Vec<LocalInterface> {
         self.transport.links().iter().map(|l| l.interface.clone()).collect()
+    }
+
+    /// The address the [`TargetOptions::unicast_listen`] socket is bound to (with the port
+    /// chosen for port 0): where directed Probe and Resolve go. `None` without that option.
+    pub fn unicast_addr(&self) -> Option<SocketAddr> {
+        self.unicast.as_ref().and_then(|link| link.local_addr(Via::Directed).ok())
     }
 
     /// The service as announced now.
@@ -306,20 +340,23 @@ impl DiscoveryTarget {
         }
     }
 
-    /// Stops answering and sends Bye on every link with the multicast retransmission schedule;
-    /// returns when the last copy is out (about 1 s with the default schedule, at most the
-    /// schedule's length). Dropping a target without `stop` closes it without Bye.
+    /// Stops answering and sends Bye on every multicast link with the multicast retransmission
+    /// schedule; returns when the last copy is out (about 1 s with the default schedule, at
+    /// most the schedule's length; at once without multicast links). The unicast socket closes
+    /// too. Dropping a target without `stop` closes it without Bye.
     pub async fn stop(self) {
         self.responder.abort();
+        if let Some(link) = &self.unicast {
+            link.close();
+        }
         let mut byes = JoinSet::new();
         for link in self.transport.links() {
+            let Some(dest) = link.multicast_dest() else { continue };
             let (version, service) = (self.state.config.version, self.service());
             let info = EndpointInfo { xaddrs: Vec::new(), ..service.info(None) };
             let bytes = self.state.envelope(version, &DiscoveryMessage::Bye(info), None);
             let params = self.state.config.multicast_retransmit;
-            byes.spawn(async move {
-                link.send_scheduled(Via::Local, link.multicast_dest, &bytes, &params, &mut random_u64).await
-            });
+            byes.spawn(async move { link.send_scheduled(Via::Local, dest, &bytes, &params, &mut random_u64).await });
         }
         while byes.join_next().await.is_some() {}
     }
@@ -344,8 +381,9 @@ impl TargetState {
         message.to_envelope(version, &addressing, Some(&sequence))
     }
 
-    /// Sends Hello on `link` (in a task).
+    /// Sends Hello on `link` (in a task), if it is a multicast link.
     fn hello(&self, link: &Arc<Link>) {
+        let Some(dest) = link.multicast_dest() else { return };
         let service = self.service.lock().unwrap_or_else(PoisonError::into_inner).clone();
         let interface = self.options.xaddrs_in_hello.then_some(&link.interface);
         let bytes = self.envelope(self.config.version, &DiscoveryMessage::Hello(service.info(interface)), None);
@@ -353,15 +391,25 @@ impl TargetState {
             debug!(error = %e, "discovery: Hello not sent");
             return;
         }
-        link.spawn_scheduled(Via::Local, link.multicast_dest, bytes, self.config.multicast_retransmit);
+        link.spawn_scheduled(Via::Local, dest, bytes, self.config.multicast_retransmit);
     }
 
-    /// Answers a request if it is a multicast Probe that matches or Resolve for this endpoint.
+    /// Answers a request if it is a Probe that matches or a Resolve for this endpoint, received
+    /// by multicast on a multicast link or directly on the unicast socket.
     fn on_request(&self, inbound: Inbound) {
         let link = &inbound.link;
         let request_id = inbound.message_id().to_owned();
         let version = inbound.message.version;
         let service = self.service.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        let directed = inbound.via == Via::Directed;
+        if directed && !inbound.message.message.kind().is_reply() {
+            let to = inbound.message.addressing.to.as_deref().unwrap_or_default();
+            if to != version.multicast_to() && !same_endpoint(to, &service.endpoint_address) {
+                self.unsolicited.bump_misaddressed();
+                debug!(interface = %link.interface, from = %inbound.from, to, "discovery: directed request for another endpoint; ignored");
+                return;
+            }
+        }
         let answer = match &inbound.message.message {
             DiscoveryMessage::Probe(probe) => match probe_matches(probe, &service.info(None)) {
                 ScopeMatch::Match => DiscoveryMessage::ProbeMatches(vec![service.info(Some(&link.interface))]),
@@ -379,9 +427,9 @@ impl TargetState {
             }
             _ => return,
         };
-        if inbound.via != Via::Group || !is_reply_address(inbound.from) {
+        if inbound.via == Via::Local || !is_reply_address(inbound.from) {
             self.unsolicited.bump();
-            debug!(interface = %link.interface, from = %inbound.from, "discovery: request not received by multicast, or from an address no reply can go to; ignored");
+            debug!(interface = %link.interface, from = %inbound.from, "discovery: request not received by multicast or on the unicast socket, or from an address no reply can go to; ignored");
             return;
         }
         if !self.admit() {
@@ -395,13 +443,14 @@ impl TargetState {
         };
         counter.fetch_add(1, Ordering::Relaxed);
         let bytes = self.envelope(version, &answer, Some(&request_id));
-        let params = RetransmitParams {
-            send_delay: reply_delay(self.options.app_max_delay, &mut random_u64),
-            ..self.config.unicast_retransmit
-        };
-        let (link, dest, pending) = (Arc::clone(link), inbound.from, InFlight::new(&self.pending));
+        // The random delay spreads the answers to a multicast request; a directed one is
+        // answered at once.
+        let send_delay =
+            if directed { Duration::ZERO } else { reply_delay(self.options.app_max_delay, &mut random_u64) };
+        let params = RetransmitParams { send_delay, ..self.config.unicast_retransmit };
+        let (link, via, dest, pending) = (Arc::clone(link), inbound.via, inbound.from, InFlight::new(&self.pending));
         tokio::spawn(async move {
-            link.send_scheduled(Via::Group, dest, &bytes, &params, &mut random_u64).await;
+            link.send_scheduled(via, dest, &bytes, &params, &mut random_u64).await;
             drop(pending);
         });
     }
@@ -410,6 +459,27 @@ impl TargetState {
     fn admit(&self) -> bool {
         self.pending.load(Ordering::Relaxed) < self.options.max_pending_replies
             && self.bucket.lock().unwrap_or_else(PoisonError::into_inner).try_take(Instant::now())
+    }
+}
+
+impl TargetOptions {
+    /// `InvalidArgument` for a zero rate, burst or in-flight limit, a `unicast_listen` address
+    /// that is unspecified or multicast, or no socket at all (multicast off and no
+    /// `unicast_listen`).
+    fn validate(&self, config: &DiscoveryConfig) -> Result<()> {
+        let invalid = |m: String| Err(Error::new(ErrorKind::InvalidArgument, m));
+        if self.replies_per_second == 0 || self.reply_burst == 0 || self.max_pending_replies == 0 {
+            return invalid("the reply rate, burst and in-flight limit must be >= 1".into());
+        }
+        match self.unicast_listen {
+            Some(a) if a.ip().is_unspecified() || a.ip().is_multicast() => invalid(format!(
+                "unicast_listen {a}: a specific unicast address is needed (the XAddr in the answers is built from it)"
+            )),
+            None if !config.multicast => {
+                invalid("multicast is off and no unicast_listen address is set: the target would hear nothing".into())
+            }
+            _ => Ok(()),
+        }
     }
 }
 

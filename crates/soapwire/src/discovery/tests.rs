@@ -62,7 +62,7 @@ async fn loopback_transport(
 async fn start_target(service: TargetService, options: TargetOptions) -> (DiscoveryTarget, SocketAddr, UdpSocket) {
     let observer = bind().await;
     let (transport, events, group, _) = loopback_transport(config(), observer.local_addr().unwrap()).await;
-    (DiscoveryTarget::with_transport(service, options, transport, events), group, observer)
+    (DiscoveryTarget::with_transport(service, options, transport, events, None), group, observer)
 }
 
 async fn start_client(config: DiscoveryConfig, multicast_dest: SocketAddr) -> (DiscoveryClient, SocketAddr) {
@@ -208,13 +208,17 @@ async fn resolve_for_this_endpoint_is_answered_and_others_are_not() {
     assert_eq!(target.stats().resolves_answered, 1);
 }
 
-#[tokio::test(start_paused = true)]
-async fn a_probe_flood_is_answered_at_a_bounded_rate() {
-    let options = TargetOptions { replies_per_second: 5, reply_burst: 10, ..TargetOptions::default() };
-    let (target, group, _observer) = start_target(TargetService::new(ENDPOINT), options).await;
+/// The rate limit of the flood tests: 5 replies a second, bursts of 10.
+fn flood_limit() -> TargetOptions {
+    TargetOptions { replies_per_second: 5, reply_burst: 10, ..TargetOptions::default() }
+}
+
+/// Floods `address` with 300 Probes and checks that `target` ([`flood_limit`]) answered the
+/// burst and no more, and answers again a second later.
+async fn flood(target: &DiscoveryTarget, address: SocketAddr) {
     let flooder = bind().await;
     for i in 0..300 {
-        flooder.send_to(&probe_bytes(&format!("urn:flood:{i}")), group).await.unwrap();
+        flooder.send_to(&probe_bytes(&format!("urn:flood:{i}")), address).await.unwrap();
         if i % 100 == 99 {
             // Let the target read its queue (256 datagrams) before the next burst.
             tokio::task::yield_now().await;
@@ -234,69 +238,85 @@ async fn a_probe_flood_is_answered_at_a_bounded_rate() {
     assert!(stats.discovery.received <= 300);
     // A second later the bucket has refilled: a new probe is answered.
     tokio::time::sleep(Duration::from_secs(1)).await;
-    flooder.send_to(&probe_bytes("urn:after-the-flood"), group).await.unwrap();
+    flooder.send_to(&probe_bytes("urn:after-the-flood"), address).await.unwrap();
     let later = drain(&flooder, Duration::from_secs(3)).await;
     assert_eq!(later.first().and_then(|a| a.0.addressing.relates_to.clone()).as_deref(), Some("urn:after-the-flood"));
 }
 
 #[tokio::test(start_paused = true)]
-async fn hostile_datagrams_are_ignored_and_counted() {
-    let (target, group, _observer) = start_target(TargetService::new(ENDPOINT), TargetOptions::default()).await;
-    let attacker = bind().await;
+async fn a_probe_flood_is_answered_at_a_bounded_rate() {
+    let (target, group, _observer) = start_target(TargetService::new(ENDPOINT), flood_limit()).await;
+    flood(&target, group).await;
+}
+
+/// Datagrams no target answers, whatever the socket: seven malformed ones (not XML, binary,
+/// empty, a DTD, oversized, another namespace, a URI over `MAX_URI_SIZE`), a Probe without
+/// `MessageID` (misaddressed), a ProbeMatches relating to nothing (read and ignored), then
+/// `more`.
+fn hostile_datagrams(more: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
     let probe = DiscoveryMessage::Probe(Probe { types: vec![device()], ..Probe::default() });
-    let no_id = probe.to_envelope(DiscoveryVersion::V2005_04, &AddressingHeaders::default(), None);
-    let wrong_to = probe.to_envelope(
-        DiscoveryVersion::V2005_04,
-        &AddressingHeaders {
-            message_id: Some("urn:x:1".into()),
-            to: Some("urn:not-discovery".into()),
-            ..Default::default()
-        },
-        None,
-    );
     let mut oversized = probe_bytes("urn:x:2");
-    let padding = format!("<!--{}-->", "x".repeat(40_000));
-    oversized.extend_from_slice(padding.as_bytes());
+    oversized.extend_from_slice(format!("<!--{}-->", "x".repeat(40_000)).as_bytes());
     let wrong_version = String::from_utf8(probe_bytes("urn:x:3"))
         .unwrap()
         .replace("http://schemas.xmlsoap.org/ws/2005/04/discovery", "http://example.org/not-discovery")
         .into_bytes();
-    let long_uri = probe_bytes(&format!("urn:x:{}", "9".repeat(3000)));
     let spoofed_match = envelope(
         &DiscoveryMessage::ProbeMatches(vec![endpoint_info(&["http://203.0.113.9/"])]),
         DiscoveryVersion::V2005_04,
         "urn:x:4",
         Some("urn:never-sent"),
     );
-    let hostile: Vec<Vec<u8>> = vec![
+    let mut datagrams = vec![
         b"<not-xml".to_vec(),
         b"\x00\x01\x02\xff".to_vec(),
         Vec::new(),
         br#"<!DOCTYPE x [<!ENTITY a "aaaa">]><x>&a;</x>"#.to_vec(),
-        no_id,
-        wrong_to,
         oversized,
         wrong_version,
-        long_uri,
+        probe_bytes(&format!("urn:x:{}", "9".repeat(3000))),
+        probe.to_envelope(DiscoveryVersion::V2005_04, &AddressingHeaders::default(), None),
         spoofed_match,
     ];
-    for datagram in &hostile {
-        attacker.send_to(datagram, group).await.unwrap();
+    datagrams.extend(more);
+    datagrams
+}
+
+/// A Probe with `MessageID` `id` addressed `to`.
+fn probe_to(id: &str, to: &str) -> Vec<u8> {
+    let probe = DiscoveryMessage::Probe(Probe { types: vec![device()], ..Probe::default() });
+    let addressing =
+        AddressingHeaders { message_id: Some(id.into()), to: Some(to.into()), ..AddressingHeaders::default() };
+    probe.to_envelope(DiscoveryVersion::V2005_04, &addressing, None)
+}
+
+/// Sends `hostile` to `target` at `address` and checks that nothing is answered; then that the
+/// target still works and answers a Probe sent twice (a retransmission) once; then the counts:
+/// seven malformed, one duplicate, and the `misaddressed` and `accepted` expected.
+async fn attack(target: &DiscoveryTarget, address: SocketAddr, hostile: &[Vec<u8>], misaddressed: u64, accepted: u64) {
+    let attacker = bind().await;
+    for datagram in hostile {
+        attacker.send_to(datagram, address).await.unwrap();
     }
     assert!(drain(&attacker, Duration::from_secs(3)).await.is_empty(), "no answer to hostile datagrams");
-    // The same Probe twice (a retransmission) is answered once; the target still works.
-    attacker.send_to(&probe_bytes("urn:x:ok"), group).await.unwrap();
-    attacker.send_to(&probe_bytes("urn:x:ok"), group).await.unwrap();
+    attacker.send_to(&probe_bytes("urn:x:ok"), address).await.unwrap();
+    attacker.send_to(&probe_bytes("urn:x:ok"), address).await.unwrap();
     let answers = drain(&attacker, Duration::from_secs(3)).await;
     assert_eq!(answers.len(), 2, "one answer, two transmissions");
     assert_eq!(message_id(&answers[0].0), message_id(&answers[1].0));
     let stats = target.stats().discovery;
     assert_eq!(stats.received, hostile.len() as u64 + 2);
-    assert_eq!(stats.malformed, 7, "{stats:?}");
-    assert_eq!(stats.misaddressed, 2, "{stats:?}");
-    assert_eq!(stats.duplicates, 1, "{stats:?}");
-    // The good Probe, and the spoofed ProbeMatches, which a target reads and ignores.
-    assert_eq!(stats.accepted, 2, "{stats:?}");
+    assert_eq!((stats.malformed, stats.duplicates), (7, 1), "{stats:?}");
+    assert_eq!((stats.misaddressed, stats.accepted), (misaddressed, accepted), "{stats:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn hostile_datagrams_are_ignored_and_counted() {
+    let (target, group, _observer) = start_target(TargetService::new(ENDPOINT), TargetOptions::default()).await;
+    let hostile = hostile_datagrams(vec![probe_to("urn:x:1", "urn:not-discovery")]);
+    // Misaddressed: no MessageID, another To. Accepted: the good Probe, and the spoofed
+    // ProbeMatches, which a target reads and ignores.
+    attack(&target, group, &hostile, 2, 2).await;
 }
 
 #[tokio::test(start_paused = true)]
@@ -479,6 +499,23 @@ async fn resolve_returns_at_the_first_match_and_none_at_the_timeout() {
     assert!(client.stats().unsolicited >= 1);
 }
 
+/// Answers no client may accept for its Probe `id`: ProbeMatches relating to another request
+/// and to none, a ResolveMatches and a 1.1 ProbeMatches relating to it.
+fn spoofed_answers(id: &str) -> Vec<Vec<u8>> {
+    let matches = |x: &str| DiscoveryMessage::ProbeMatches(vec![endpoint_info(&[x])]);
+    let v = DiscoveryVersion::V2005_04;
+    vec![
+        // RelatesTo names nothing we sent.
+        envelope(&matches("http://spoof/1"), v, "urn:s:1", Some("urn:uuid:not-ours")),
+        // No RelatesTo at all.
+        envelope(&matches("http://spoof/2"), v, "urn:s:2", None),
+        // The right RelatesTo, the wrong kind.
+        envelope(&DiscoveryMessage::ResolveMatches(Some(endpoint_info(&["http://spoof/3"]))), v, "urn:s:3", Some(id)),
+        // The right RelatesTo, the wrong version.
+        envelope(&matches("http://spoof/4"), DiscoveryVersion::V1_1, "urn:s:4", Some(id)),
+    ]
+}
+
 #[tokio::test(start_paused = true)]
 async fn unsolicited_and_spoofed_answers_are_ignored() {
     let network = bind().await;
@@ -493,22 +530,7 @@ async fn unsolicited_and_spoofed_answers_are_ignored() {
         let id = message_id(&request);
         let matches = |x: &str| DiscoveryMessage::ProbeMatches(vec![endpoint_info(&[x])]);
         let v = DiscoveryVersion::V2005_04;
-        let datagrams = [
-            // RelatesTo names nothing we sent.
-            envelope(&matches("http://spoof/1"), v, "urn:s:1", Some("urn:uuid:not-ours")),
-            // No RelatesTo at all.
-            envelope(&matches("http://spoof/2"), v, "urn:s:2", None),
-            // The right RelatesTo, the wrong kind.
-            envelope(
-                &DiscoveryMessage::ResolveMatches(Some(endpoint_info(&["http://spoof/3"]))),
-                v,
-                "urn:s:3",
-                Some(&id),
-            ),
-            // The right RelatesTo, the wrong version.
-            envelope(&matches("http://spoof/4"), DiscoveryVersion::V1_1, "urn:s:4", Some(&id)),
-        ];
-        for d in &datagrams {
+        for d in &spoofed_answers(&id) {
             network.send_to(d, local).await.unwrap();
         }
         // Sent to the group socket rather than the local one is fine: it relates to our probe.
@@ -539,7 +561,7 @@ async fn client_finds_the_target_and_hears_its_hello_and_bye_in_both_versions() 
         let (transport, events) = Transport::with_links(config, |c| {
             vec![Link::from_sockets(loopback("t"), target_group, target_local, client_group_addr, c.child_token())]
         });
-        let target = DiscoveryTarget::with_transport(service, TargetOptions::default(), transport, events);
+        let target = DiscoveryTarget::with_transport(service, TargetOptions::default(), transport, events, None);
 
         let Some(Announcement::Hello(hello)) = announcements.next().await else { panic!("no Hello") };
         assert_eq!((hello.address(), hello.version), (ENDPOINT, version));
@@ -578,6 +600,236 @@ async fn stale_announcements_are_dropped() {
         seen.push((seq.instance_id, seq.message_number));
     }
     assert_eq!(seen, [(5, 3), (6, 1)], "a lower number and an older instance are stale");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Directed discovery
+
+/// A target whose only socket is a unicast one on 127.0.0.1 (a free port); its address.
+async fn start_directed_target(service: TargetService, options: TargetOptions) -> (DiscoveryTarget, SocketAddr) {
+    let options = TargetOptions { unicast_listen: Some((Ipv4Addr::LOCALHOST, 0).into()), ..options };
+    let target = DiscoveryTarget::start(service, DiscoveryConfig::directed_only(), options).await.unwrap();
+    let address = target.unicast_addr().unwrap();
+    assert_eq!(address.ip(), IpAddr::V4(Ipv4Addr::LOCALHOST));
+    assert_ne!(address.port(), 0);
+    (target, address)
+}
+
+/// `bytes` without the `To` header whose value is `to`.
+fn without_header(bytes: &[u8], to: &str) -> Vec<u8> {
+    let text = String::from_utf8(bytes.to_vec()).unwrap();
+    let at = text.find(to).unwrap();
+    let start = text[..at].rfind('<').unwrap();
+    let end = at + text[at..].find('>').unwrap() + 1;
+    format!("{}{}", &text[..start], &text[end..]).into_bytes()
+}
+
+#[tokio::test(start_paused = true)]
+async fn directed_probe_and_resolve_find_a_target_on_loopback_in_both_versions() {
+    for version in [DiscoveryVersion::V2005_04, DiscoveryVersion::V1_1] {
+        let service =
+            TargetService { xaddrs_template: Some("http://{ip}:8080/{uuid}".into()), ..TargetService::new(ENDPOINT) };
+        let (target, address) = start_directed_target(service, TargetOptions::default()).await;
+        assert!(target.interfaces().is_empty(), "no multicast link");
+        let client =
+            DiscoveryClient::open(DiscoveryConfig { version, ..DiscoveryConfig::directed_only() }).await.unwrap();
+        assert!(client.interfaces().is_empty());
+
+        let started = Instant::now();
+        let found = client.probe_directed(address, &[device()], &[], Duration::from_millis(500)).await.unwrap();
+        assert_eq!(Instant::now() - started, Duration::from_millis(500), "a probe collects for its whole timeout");
+        assert_eq!(found.len(), 1, "{found:?}");
+        let m = &found[0];
+        assert_eq!((m.address(), m.version, m.from), (ENDPOINT, version, address));
+        assert_eq!(m.info.xaddrs, ["http://127.0.0.1:8080/0b6b6cf0-8d4e-4f55-9e40-1c1d2f3a4b5c"]);
+        assert_eq!(m.info.types, [device()]);
+        assert_eq!(m.interface.address, IpAddr::V4(Ipv4Addr::LOCALHOST), "sent from loopback");
+
+        let started = Instant::now();
+        let resolved = client.resolve_directed(address, ENDPOINT, Duration::from_secs(5)).await.unwrap().unwrap();
+        assert!(Instant::now() - started < Duration::from_millis(50), "answered at once, not after the window");
+        assert_eq!(resolved.info.xaddrs, m.info.xaddrs);
+        let other = "urn:uuid:99999999-9999-9999-9999-999999999999";
+        let started = Instant::now();
+        assert!(client.resolve_directed(address, other, Duration::from_secs(1)).await.unwrap().is_none());
+        assert_eq!(Instant::now() - started, Duration::from_secs(1));
+        // A Probe for another type gets no answer.
+        let printer = QName::new("http://example.org/print", "Printer");
+        assert!(client.probe_directed(address, &[printer], &[], Duration::from_millis(300)).await.unwrap().is_empty());
+
+        let stats = target.stats();
+        assert_eq!((stats.probes_answered, stats.resolves_answered, stats.rate_limited), (1, 1, 0), "{stats:?}");
+        let e = client.probe(&[device()], &[], Duration::from_secs(1)).await.unwrap_err();
+        assert_eq!(e.kind(), soapwire_proto::ErrorKind::AddressNotAvailable, "{e}");
+        let started = Instant::now();
+        target.stop().await;
+        assert_eq!(Instant::now() - started, Duration::ZERO, "no multicast link: no Bye to wait for");
+        assert!(client.probe_directed(address, &[], &[], Duration::from_millis(300)).await.unwrap().is_empty());
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn directed_discovery_runs_over_ipv6_loopback() {
+    if std::net::UdpSocket::bind((Ipv6Addr::LOCALHOST, 0)).is_err() {
+        eprintln!("no IPv6 loopback here; skipping");
+        return;
+    }
+    let options = TargetOptions { unicast_listen: Some((Ipv6Addr::LOCALHOST, 0).into()), ..TargetOptions::default() };
+    let target =
+        DiscoveryTarget::start(TargetService::new(ENDPOINT), DiscoveryConfig::directed_only(), options).await.unwrap();
+    let address = target.unicast_addr().unwrap();
+    assert!(address.is_ipv6());
+    let client = DiscoveryClient::open(DiscoveryConfig::directed_only()).await.unwrap();
+    let found = client.resolve_directed(address, ENDPOINT, Duration::from_secs(1)).await.unwrap().unwrap();
+    assert_eq!(found.info.xaddrs, ["http://[::1]:5357/0b6b6cf0-8d4e-4f55-9e40-1c1d2f3a4b5c"]);
+    assert_eq!((found.from, found.interface.address), (address, IpAddr::V6(Ipv6Addr::LOCALHOST)));
+}
+
+#[tokio::test(start_paused = true)]
+async fn directed_requests_are_answered_at_once_by_unicast_with_one_xaddr() {
+    let (target, address) = start_directed_target(TargetService::new(ENDPOINT), TargetOptions::default()).await;
+    let client = bind().await;
+    let sent = Instant::now();
+    client.send_to(&probe_bytes("urn:d:1"), address).await.unwrap();
+    let copies = drain(&client, Duration::from_secs(3)).await;
+    assert_eq!(copies.len(), 2, "DPWS unicast preset: 2 transmissions");
+    let (answer, from, at) = &copies[0];
+    assert_eq!(*at - sent, Duration::ZERO, "no random delay for a directed request");
+    let gap = copies[1].2 - *at;
+    assert!((Duration::from_millis(50)..=Duration::from_millis(250)).contains(&gap), "repeat after {gap:?}");
+    assert_eq!(*from, address, "the answer comes from the unicast socket");
+    assert_eq!(answer.addressing.relates_to.as_deref(), Some("urn:d:1"));
+    assert_eq!(answer.addressing.to.as_deref(), AddressingVersion::V0_9.anonymous_uri());
+    let DiscoveryMessage::ProbeMatches(matches) = &answer.message else { panic!("{answer:?}") };
+    assert_eq!(matches.len(), 1);
+    assert_eq!(matches[0].xaddrs, ["http://127.0.0.1:5357/0b6b6cf0-8d4e-4f55-9e40-1c1d2f3a4b5c"]);
+
+    // `To` may also be the target's own endpoint address (here a 1.1 Resolve, whose UUID
+    // compares without regard to case).
+    let asked = ENDPOINT.replace("0b6b6cf0", "0B6B6CF0");
+    let resolve = DiscoveryMessage::Resolve(Resolve {
+        endpoint: EndpointReference { address: asked, reference_parameters: None },
+    });
+    let addressing = AddressingHeaders {
+        message_id: Some("urn:d:2".into()),
+        to: Some(ENDPOINT.into()),
+        ..AddressingHeaders::default()
+    };
+    client.send_to(&resolve.to_envelope(DiscoveryVersion::V1_1, &addressing, None), address).await.unwrap();
+    let copies = drain(&client, Duration::from_secs(3)).await;
+    assert_eq!(copies.len(), 2);
+    assert_eq!(copies[0].0.version, DiscoveryVersion::V1_1);
+    let DiscoveryMessage::ResolveMatches(Some(m)) = &copies[0].0.message else { panic!("{:?}", copies[0].0) };
+    assert_eq!(m.xaddrs, ["http://127.0.0.1:5357/0b6b6cf0-8d4e-4f55-9e40-1c1d2f3a4b5c"]);
+    assert_eq!(target.stats().resolves_answered, 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_unicast_socket_ignores_hostile_datagrams() {
+    let (target, address) = start_directed_target(TargetService::new(ENDPOINT), TargetOptions::default()).await;
+    let hostile = hostile_datagrams(vec![
+        without_header(&probe_to("urn:x:5", "urn:remove-me"), "urn:remove-me"),
+        probe_to("urn:x:1", "urn:uuid:99999999-9999-9999-9999-999999999999"),
+    ]);
+    // Misaddressed: no MessageID, no To, another endpoint's address. Accepted: the good
+    // Probe, the one for another endpoint (the target checks its To) and the ProbeMatches.
+    attack(&target, address, &hostile, 3, 3).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_directed_probe_flood_is_answered_at_a_bounded_rate() {
+    let (target, address) = start_directed_target(TargetService::new(ENDPOINT), flood_limit()).await;
+    flood(&target, address).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn multicast_links_answer_multicast_and_the_unicast_socket_answers_directed_requests() {
+    let observer = bind().await;
+    let (transport, events, group, local) = loopback_transport(config(), observer.local_addr().unwrap()).await;
+    let socket = transport::open_unicast_socket((Ipv4Addr::LOCALHOST, 0).into()).unwrap();
+    let unicast_address = socket.local_addr().unwrap();
+    let unicast = transport.add_directed(loopback("lo-unicast"), socket);
+    let service = TargetService::new(ENDPOINT);
+    let target = DiscoveryTarget::with_transport(service, TargetOptions::default(), transport, events, Some(unicast));
+    assert_eq!(target.unicast_addr(), Some(unicast_address));
+    assert_eq!(drain(&observer, Duration::from_secs(1)).await.len(), 2, "Hello on the multicast link only");
+    let client = bind().await;
+    for (i, to) in [group, local, unicast_address].into_iter().enumerate() {
+        client.send_to(&probe_bytes(&format!("urn:m:{i}")), to).await.unwrap();
+    }
+    let answers = drain(&client, Duration::from_secs(3)).await;
+    let mut seen: Vec<(String, SocketAddr)> =
+        answers.iter().map(|(m, from, _)| (m.addressing.relates_to.clone().unwrap(), *from)).collect();
+    seen.sort();
+    seen.dedup();
+    assert_eq!(seen, [("urn:m:0".to_owned(), group), ("urn:m:2".to_owned(), unicast_address)]);
+    assert_eq!(target.stats().discovery.unsolicited, 1, "the Probe sent to the local socket");
+    target.stop().await;
+    assert_eq!(drain(&observer, Duration::from_secs(1)).await.len(), 2, "Bye on the multicast link");
+    assert!(drain(&client, Duration::from_millis(500)).await.is_empty(), "no Bye to the unicast socket's peers");
+}
+
+#[tokio::test(start_paused = true)]
+async fn directed_answers_count_only_on_the_request_socket_and_version() {
+    let peer = bind().await;
+    let peer_address = peer.local_addr().unwrap();
+    let (client, client_group) = start_client(config(), "127.0.0.1:9".parse().unwrap()).await;
+    let probe = async { client.probe_directed(peer_address, &[device()], &[], Duration::from_secs(1)).await.unwrap() };
+    let attack = async {
+        let (request, from, _) = next_message(&peer, Duration::from_secs(1)).await.unwrap();
+        assert_eq!(request.addressing.to.as_deref(), Some(DiscoveryVersion::V2005_04.multicast_to()));
+        let id = message_id(&request);
+        let matches = |x: &str| DiscoveryMessage::ProbeMatches(vec![endpoint_info(&[x])]);
+        let v = DiscoveryVersion::V2005_04;
+        let mut to_the_socket = spoofed_answers(&id);
+        // A Hello, which has no business on a directed socket.
+        to_the_socket.push(envelope(&DiscoveryMessage::Hello(endpoint_info(&["http://spoof/5"])), v, "urn:s:5", None));
+        for d in &to_the_socket {
+            peer.send_to(d, from).await.unwrap();
+        }
+        // The right RelatesTo on the wrong socket (the client's multicast link).
+        peer.send_to(&envelope(&matches("http://spoof/6"), v, "urn:s:6", Some(&id)), client_group).await.unwrap();
+        peer.send_to(&envelope(&matches("http://real/"), v, "urn:s:7", Some(&id)), from).await.unwrap();
+        from
+    };
+    let (found, directed_socket) = tokio::join!(probe, attack);
+    let xaddrs: Vec<&str> = found.iter().flat_map(|m| m.info.xaddrs.iter().map(String::as_str)).collect();
+    assert_eq!(xaddrs, ["http://real/"]);
+    assert_eq!(client.stats().unsolicited, 6, "{:?}", client.stats());
+    // The request's socket is closed once the call returns.
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    let received = client.stats().received;
+    let late = DiscoveryMessage::ProbeMatches(vec![endpoint_info(&["http://late/"])]);
+    let _ = peer.send_to(&envelope(&late, DiscoveryVersion::V2005_04, "urn:s:8", None), directed_socket).await;
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    assert_eq!(client.stats().received, received);
+}
+
+#[tokio::test]
+async fn directed_options_and_peers_are_checked() {
+    let service = TargetService::new(ENDPOINT);
+    let e = DiscoveryTarget::start(service.clone(), DiscoveryConfig::directed_only(), TargetOptions::default())
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), soapwire_proto::ErrorKind::InvalidArgument, "{e}");
+    for bad in ["0.0.0.0:0", "[::]:3702", "239.255.255.250:3702"] {
+        let options = TargetOptions { unicast_listen: Some(bad.parse().unwrap()), ..TargetOptions::default() };
+        let e = DiscoveryTarget::start(service.clone(), DiscoveryConfig::directed_only(), options).await.unwrap_err();
+        assert_eq!(e.kind(), soapwire_proto::ErrorKind::InvalidArgument, "{bad}: {e}");
+    }
+    // An address and port already taken is not shared.
+    let (_target, address) = start_directed_target(service.clone(), TargetOptions::default()).await;
+    let options = TargetOptions { unicast_listen: Some(address), ..TargetOptions::default() };
+    let e = DiscoveryTarget::start(service, DiscoveryConfig::directed_only(), options).await.unwrap_err();
+    assert_eq!(e.kind(), soapwire_proto::ErrorKind::AddressInUse, "{e}");
+
+    let client = DiscoveryClient::open(DiscoveryConfig::directed_only()).await.unwrap();
+    let e = client.resolve(ENDPOINT, Duration::from_millis(10)).await.unwrap_err();
+    assert!(e.to_string().contains("multicast is off"), "{e}");
+    for bad in ["0.0.0.0:3702", "127.0.0.1:0", "239.255.255.250:3702", "255.255.255.255:3702", "[ff02::c]:3702"] {
+        let e = client.probe_directed(bad.parse().unwrap(), &[], &[], Duration::from_millis(10)).await.unwrap_err();
+        assert_eq!(e.kind(), soapwire_proto::ErrorKind::InvalidArgument, "{bad}: {e}");
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -2,17 +2,25 @@
 //! decode and filter datagrams, the retransmission schedule on the clock, and the periodic
 //! interface rescan.
 //!
-//! A link has two UDP sockets:
+//! A multicast link has two UDP sockets:
 //!
 //! | socket | bound to | joins | sends | receives |
 //! | --- | --- | --- | --- | --- |
 //! | group | `239.255.255.250:3702` / `[ff02::c%if]:3702` (`SO_REUSEADDR`, `SO_REUSEPORT`) | the group, on this interface only (`IP_MULTICAST_ALL` off) | unicast replies, from port 3702 | Hello, Bye, Probe, Resolve |
 //! | local | the interface address, ephemeral port | — | multicast (`IP_MULTICAST_IF`, loop off by default, hop limit 1) | the unicast answers to what it sent |
 //!
+//! A *directed* link has one unicast socket, bound to a given address (any address, loopback
+//! included; `IP_MULTICAST_ALL` off, so it never sees multicast): a target's
+//! [`TargetOptions::unicast_listen`](super::TargetOptions::unicast_listen) socket, which
+//! receives directed Probe and Resolve and sends the answers, or the socket a client opens for
+//! one directed request, which sends it and receives the answers. Directed links are not in
+//! [`Transport::links`]: nothing is multicast from them.
+//!
 //! Each received datagram is decoded within the configured quotas and dropped, with a `debug`
 //! log line and a count in [`DiscoveryStats`], when it is malformed or oversized, has no
-//! `MessageID`, is a multicast message not addressed to the discovery URN of its version, repeats
-//! a `MessageID` already seen on the link (retransmissions), or finds the processing queue full.
+//! `MessageID`, is a multicast message not addressed to the discovery URN of its version, is a
+//! directed request without `To`, repeats a `MessageID` already seen on the link
+//! (retransmissions), or finds the processing queue full.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -54,11 +62,14 @@ pub struct DiscoveryStats {
     pub malformed: u64,
     /// Dropped: a `MessageID` already seen on this link (a retransmission).
     pub duplicates: u64,
-    /// Dropped: no `MessageID`, or a multicast message whose `To` is not the discovery URN.
+    /// Dropped: no `MessageID`, a multicast message whose `To` is not the discovery URN, or a
+    /// directed request whose `To` is neither the discovery URN nor the target's endpoint
+    /// address.
     pub misaddressed: u64,
     /// Dropped: answers whose `RelatesTo` names no outstanding request of this client on that
-    /// link (unsolicited or spoofed), and requests a target does not answer (no match, a
-    /// request received by unicast, an unsupported matching rule).
+    /// link (unsolicited or spoofed), Hello and Bye sent to a client's directed socket, and
+    /// requests a target does not answer (a request sent by unicast to a multicast link's
+    /// socket, or from an address no answer can go to, an unsupported matching rule).
     pub unsolicited: u64,
     /// Dropped: the processing queue was full ([`DiscoveryConfig::inbound_queue`]).
     pub queue_full: u64,
@@ -97,23 +108,37 @@ impl Counters {
 /// Which socket of a link.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Via {
-    /// The port-3702 socket that joined the group.
+    /// The port-3702 socket of a multicast link that joined the group.
     Group,
-    /// The ephemeral-port socket bound to the interface address.
+    /// The ephemeral-port socket of a multicast link, bound to the interface address.
     Local,
+    /// The unicast socket of a directed link.
+    Directed,
 }
 
-/// One interface and address family: its two sockets.
+/// The sockets of a link.
+#[derive(Debug)]
+enum Sockets {
+    /// Ad-hoc multicast on one interface and address family.
+    Multicast {
+        group: UdpSocket,
+        local: UdpSocket,
+        /// Where multicast goes: the group on port 3702 (scope = the interface for IPv6).
+        multicast_dest: SocketAddr,
+    },
+    /// Directed (unicast) discovery on one socket.
+    Directed(UdpSocket),
+}
+
+/// One interface and address family with its two multicast sockets, or one directed socket.
 #[derive(Debug)]
 pub(crate) struct Link {
     /// Unique within the process (keys the duplicate filter and pending requests).
     pub(crate) id: u64,
     pub(crate) interface: LocalInterface,
-    group: UdpSocket,
-    local: UdpSocket,
-    /// Where multicast goes: the group on port 3702 (scope = the interface for IPv6).
-    pub(crate) multicast_dest: SocketAddr,
-    /// Cancelled when the link goes away (its address vanished, or the transport closed).
+    sockets: Sockets,
+    /// Cancelled when the link goes away (its address vanished, the directed request ended,
+    /// or the transport closed).
     cancel: CancellationToken,
 }
 
@@ -143,20 +168,54 @@ impl Link {
         cancel: CancellationToken,
     ) -> Link {
         let id = NEXT_LINK_ID.fetch_add(1, Ordering::Relaxed);
-        Link { id, interface, group, local, multicast_dest, cancel }
+        Link { id, interface, sockets: Sockets::Multicast { group, local, multicast_dest }, cancel }
     }
 
-    fn socket(&self, via: Via) -> &UdpSocket {
-        match via {
-            Via::Group => &self.group,
-            Via::Local => &self.local,
+    /// A directed link over `socket` ([`open_unicast_socket`]).
+    fn directed(interface: LocalInterface, socket: UdpSocket, cancel: CancellationToken) -> Link {
+        let id = NEXT_LINK_ID.fetch_add(1, Ordering::Relaxed);
+        Link { id, interface, sockets: Sockets::Directed(socket), cancel }
+    }
+
+    /// Where multicast goes from this link; `None` for a directed link.
+    pub(crate) fn multicast_dest(&self) -> Option<SocketAddr> {
+        match &self.sockets {
+            Sockets::Multicast { multicast_dest, .. } => Some(*multicast_dest),
+            Sockets::Directed(_) => None,
+        }
+    }
+
+    /// True for a directed (unicast) link.
+    pub(crate) fn is_directed(&self) -> bool {
+        matches!(self.sockets, Sockets::Directed(_))
+    }
+
+    /// The sockets this link has.
+    fn vias(&self) -> &'static [Via] {
+        match self.sockets {
+            Sockets::Multicast { .. } => &[Via::Group, Via::Local],
+            Sockets::Directed(_) => &[Via::Directed],
+        }
+    }
+
+    fn socket(&self, via: Via) -> Option<&UdpSocket> {
+        match (&self.sockets, via) {
+            (Sockets::Multicast { group, .. }, Via::Group) => Some(group),
+            (Sockets::Multicast { local, .. }, Via::Local) => Some(local),
+            (Sockets::Directed(socket), Via::Directed) => Some(socket),
+            _ => None,
         }
     }
 
     /// The local address of one of the sockets.
-    #[cfg(test)]
     pub(crate) fn local_addr(&self, via: Via) -> std::io::Result<SocketAddr> {
-        self.socket(via).local_addr()
+        let socket = self.socket(via).ok_or_else(|| std::io::Error::other("the link has no such socket"))?;
+        socket.local_addr()
+    }
+
+    /// Closes the link: its receive tasks end and its scheduled sends stop.
+    pub(crate) fn close(&self) {
+        self.cancel.cancel();
     }
 
     /// Sends `bytes` to `dest` at the times of `params`' schedule, from the `via` socket, and
@@ -178,7 +237,10 @@ impl Link {
                 return;
             }
         };
-        let socket = self.socket(via);
+        let Some(socket) = self.socket(via) else {
+            warn!(interface = %self.interface, ?via, "discovery: the link has no such socket; nothing sent");
+            return;
+        };
         let run = async {
             for at in schedule {
                 tokio::time::sleep_until(Instant::from_std(at)).await;
@@ -282,6 +344,36 @@ fn local_socket(interface: &LocalInterface, config: &DiscoveryConfig) -> std::io
     Ok(socket)
 }
 
+/// A directed link's socket bound to `address` (port 0 picks a free port), with
+/// `IP_MULTICAST_ALL` / `IPV6_MULTICAST_ALL` off so that multicast stays out of it: what it
+/// receives was sent to it directly. It does not share its address and port (no
+/// `SO_REUSEADDR`): two sockets on one unicast address would split the datagrams between them,
+/// so a taken address is `AddrInUse` instead. Port 3702 on an interface address stays free
+/// for it while the multicast links run where their group sockets bind the group address (as
+/// on Linux), not where they fall back to the wildcard address.
+pub(crate) fn open_unicast_socket(address: SocketAddr) -> std::io::Result<UdpSocket> {
+    let socket = match address {
+        SocketAddr::V4(_) => {
+            let s = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP))?;
+            #[cfg(target_os = "linux")]
+            s.set_multicast_all_v4(false)?;
+            s
+        }
+        SocketAddr::V6(_) => {
+            let s = Socket::new(Domain::IPV6, Type::DGRAM, Some(Protocol::UDP))?;
+            s.set_only_v6(true)?;
+            #[cfg(target_os = "linux")]
+            if let Err(e) = s.set_multicast_all_v6(false) {
+                debug!(%address, error = %e, "discovery: cannot turn IPV6_MULTICAST_ALL off");
+            }
+            s
+        }
+    };
+    socket.bind(&address.into())?;
+    socket.set_nonblocking(true)?;
+    UdpSocket::from_std(socket.into())
+}
+
 /// A datagram that passed the transport's checks.
 #[derive(Debug)]
 pub(crate) struct Inbound {
@@ -348,11 +440,17 @@ impl Intake {
             debug!(interface = %link.interface, %from, ?kind, "discovery: ignoring a message without MessageID");
             return;
         };
-        if via == Via::Group && !kind.is_reply() {
+        if !kind.is_reply() {
             let to = message.addressing.to.as_deref();
-            if to != Some(message.version.multicast_to()) {
+            let misaddressed = match via {
+                Via::Group => to != Some(message.version.multicast_to()),
+                // The target compares it with the discovery URN and its endpoint address.
+                Via::Directed => to.is_none(),
+                Via::Local => false,
+            };
+            if misaddressed {
                 Counters::bump(&self.counters.misaddressed);
-                debug!(interface = %link.interface, %from, ?kind, ?to, "discovery: ignoring multicast not sent to the discovery URN");
+                debug!(interface = %link.interface, %from, ?kind, ?to, ?via, "discovery: ignoring a request whose To does not fit the socket");
                 return;
             }
         }
@@ -378,10 +476,11 @@ impl Intake {
 /// Reads one socket of `link` until the link goes away.
 async fn receive_loop(intake: Arc<Intake>, link: Arc<Link>, via: Via) {
     let mut buffer = vec![0u8; RECEIVE_BUFFER];
+    let Some(socket) = link.socket(via) else { return };
     loop {
         let received = tokio::select! {
             () = link.cancel.cancelled() => return,
-            r = link.socket(via).recv_from(&mut buffer) => r,
+            r = socket.recv_from(&mut buffer) => r,
         };
         match received {
             Ok((len, from)) => intake.accept(&link, via, from, buffer.get(..len).unwrap_or_default()),
@@ -416,9 +515,13 @@ impl Transport {
     ///
     /// Errors: `InvalidArgument` for an invalid configuration; `AddressNotAvailable` when no
     /// interface is selected; when no selected link could be opened, the error of the first
-    /// (`AddressInUse`, `AddressNotAvailable`, …).
+    /// (`AddressInUse`, `AddressNotAvailable`, …). With [`DiscoveryConfig::multicast`] off:
+    /// no link, no rescan, no error.
     pub(crate) async fn open(config: DiscoveryConfig) -> Result<(Transport, mpsc::Receiver<Event>)> {
         config.validate()?;
+        if !config.multicast {
+            return Ok(Transport::new(config));
+        }
         let selected = interfaces::local_interfaces(&config)?;
         if selected.is_empty() {
             return Err(interfaces::nothing_selected(&config));
@@ -472,7 +575,15 @@ impl Transport {
         Ok(link)
     }
 
-    /// The links open now.
+    /// Opens a directed link on `socket` and starts receiving on it. It stays out of
+    /// [`Transport::links`] and closes with [`Link::close`] or with the transport.
+    pub(crate) fn add_directed(&self, interface: LocalInterface, socket: UdpSocket) -> Arc<Link> {
+        let link = Arc::new(Link::directed(interface, socket, self.shared.cancel.child_token()));
+        tokio::spawn(receive_loop(Arc::clone(&self.shared.intake), Arc::clone(&link), Via::Directed));
+        link
+    }
+
+    /// The multicast links open now.
     pub(crate) fn links(&self) -> Vec<Arc<Link>> {
         self.shared.links.lock().unwrap_or_else(PoisonError::into_inner).clone()
     }
@@ -504,20 +615,25 @@ impl Drop for Transport {
     }
 }
 
-/// Counts unsolicited messages from a task that must not hold the [`Transport`].
+/// Counts what the owner drops, from a task that must not hold the [`Transport`].
 #[derive(Clone, Debug)]
 pub(crate) struct UnsolicitedCounter(Arc<Intake>);
 
 impl UnsolicitedCounter {
-    /// Counts one.
+    /// Counts one unsolicited message.
     pub(crate) fn bump(&self) {
         Counters::bump(&self.0.counters.unsolicited);
+    }
+
+    /// Counts one misaddressed message.
+    pub(crate) fn bump_misaddressed(&self) {
+        Counters::bump(&self.0.counters.misaddressed);
     }
 }
 
 impl Shared {
     fn start_link(&self, link: Arc<Link>) {
-        for via in [Via::Group, Via::Local] {
+        for &via in link.vias() {
             tokio::spawn(receive_loop(Arc::clone(&self.intake), Arc::clone(&link), via));
         }
         self.links.lock().unwrap_or_else(PoisonError::into_inner).push(link);
