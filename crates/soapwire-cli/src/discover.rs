@@ -1,5 +1,4 @@
-//! `soapwire discover`: find WS-Discovery target services (devices, hosts) on the local links,
-//! and the hidden `soapwire discovery-target`, a bare discovery responder for tests.
+//! `soapwire discover`: find WS-Discovery target services (devices, hosts) on the local links.
 //!
 //! `discover` probes on every selected interface and address family, resolves the matches that
 //! came without XAddrs (wsdd and Windows hosts answer that way), and prints one row per target
@@ -14,16 +13,18 @@ use std::time::Duration;
 use anyhow::{Context as _, bail};
 use soapwire::QName;
 use soapwire::discovery::{
-    DPWS_1_1_NAMESPACE, DPWS_2006_02_NAMESPACE, DiscoveredEndpoint, DiscoveryClient, DiscoveryConfig, DiscoveryTarget,
-    MATCH_TIMEOUT, TargetOptions, TargetService, WINDOWS_PUB_NAMESPACE,
+    DPWS_1_1_NAMESPACE, DPWS_2006_02_NAMESPACE, DiscoveredEndpoint, DiscoveryClient, DiscoveryConfig, MATCH_TIMEOUT,
+    WINDOWS_PUB_NAMESPACE,
 };
 use soapwire::soapwire_proto::discovery::DiscoveryVersion;
+
+use crate::json::Json;
 
 /// The type prefixes `--types` knows.
 pub(crate) const PREFIXES: [(&str, &str); 3] =
     [("wsdp", DPWS_2006_02_NAMESPACE), ("dpws", DPWS_1_1_NAMESPACE), ("pub", WINDOWS_PUB_NAMESPACE)];
 
-/// Where discovery runs: shared by `discover` and `discovery-target`.
+/// Where discovery runs and in which version: shared by `discover`, `host` and `metadata`.
 #[derive(clap::Args)]
 pub(crate) struct LinkArgs {
     /// Run on this interface only (a name such as eth0, or an address); repeatable. Default:
@@ -39,16 +40,10 @@ pub(crate) struct LinkArgs {
     /// Speak WS-Discovery 1.1 (OASIS 2009/01) instead of 2005/04 (what Windows and wsdd speak).
     #[arg(long)]
     v11: bool,
-    /// Types, as prefix:Local (prefixes wsdp, dpws, pub) or {namespace}Local; repeatable.
-    #[arg(long = "types", value_name = "QNAME")]
-    types: Vec<String>,
-    /// Scopes (URIs); repeatable.
-    #[arg(long = "scopes", value_name = "URI")]
-    scopes: Vec<String>,
 }
 
 impl LinkArgs {
-    fn config(&self) -> DiscoveryConfig {
+    pub(crate) fn config(&self) -> DiscoveryConfig {
         DiscoveryConfig {
             version: if self.v11 { DiscoveryVersion::V1_1 } else { DiscoveryVersion::V2005_04 },
             interfaces: self.interfaces.clone(),
@@ -57,15 +52,6 @@ impl LinkArgs {
             ..DiscoveryConfig::default()
         }
     }
-
-    /// `--types`, or the device type of the version (`wsdp:Device`, `dpws:Device` with `--v11`).
-    fn types(&self) -> anyhow::Result<Vec<QName>> {
-        if self.types.is_empty() {
-            let ns = if self.v11 { DPWS_1_1_NAMESPACE } else { DPWS_2006_02_NAMESPACE };
-            return Ok(vec![QName::new(ns, "Device")]);
-        }
-        self.types.iter().map(|t| parse_type(t)).collect()
-    }
 }
 
 /// `soapwire discover`.
@@ -73,6 +59,12 @@ impl LinkArgs {
 pub(crate) struct DiscoverArgs {
     #[command(flatten)]
     link: LinkArgs,
+    /// Types, as prefix:Local (prefixes wsdp, dpws, pub) or {namespace}Local; repeatable.
+    #[arg(long = "types", value_name = "QNAME")]
+    types: Vec<String>,
+    /// Scopes (URIs); repeatable.
+    #[arg(long = "scopes", value_name = "URI")]
+    scopes: Vec<String>,
     /// Probe without Types, matching every target (wsdd and Windows hosts do not answer such a
     /// Probe). Without it and without --types, the Probe asks for wsdp:Device (dpws:Device with --v11).
     #[arg(long, conflicts_with = "types")]
@@ -89,21 +81,15 @@ pub(crate) struct DiscoverArgs {
     no_resolve: bool,
 }
 
-/// `soapwire discovery-target` (hidden): announce a target service and answer Probe and
-/// Resolve until SIGINT or SIGTERM, then send Bye.
-#[derive(clap::Args)]
-pub(crate) struct TargetArgs {
-    #[command(flatten)]
-    link: LinkArgs,
-    /// The endpoint address (default: a new urn:uuid).
-    #[arg(long)]
-    endpoint: Option<String>,
-    /// The XAddr template: {ip} is the interface address, {uuid} the endpoint's UUID.
-    #[arg(long, default_value = TargetService::DPWS_XADDRS_TEMPLATE)]
-    xaddrs_template: String,
-    /// The metadata version.
-    #[arg(long, default_value_t = 1)]
-    metadata_version: u32,
+impl DiscoverArgs {
+    /// `--types`, or the device type of the version (`wsdp:Device`, `dpws:Device` with `--v11`).
+    fn types(&self) -> anyhow::Result<Vec<QName>> {
+        if self.types.is_empty() {
+            let ns = if self.link.v11 { DPWS_1_1_NAMESPACE } else { DPWS_2006_02_NAMESPACE };
+            return Ok(vec![QName::new(ns, "Device")]);
+        }
+        self.types.iter().map(|t| parse_type(t)).collect()
+    }
 }
 
 /// Parses `prefix:Local` (known prefixes) or `{namespace}Local`.
@@ -149,12 +135,12 @@ fn seconds(value: f64, what: &str) -> anyhow::Result<Duration> {
 /// Runs `soapwire discover`.
 pub(crate) async fn run(args: DiscoverArgs) -> anyhow::Result<()> {
     let timeout = seconds(args.timeout, "--timeout")?;
-    let types = if args.all_types { Vec::new() } else { args.link.types()? };
+    let types = if args.all_types { Vec::new() } else { args.types()? };
     let client = DiscoveryClient::open(args.link.config()).await.context("opening the discovery sockets")?;
     let mut found = if args.no_resolve {
-        client.probe(&types, &args.link.scopes, timeout).await?
+        client.probe(&types, &args.scopes, timeout).await?
     } else {
-        client.search(&types, &args.link.scopes, timeout).await?
+        client.search(&types, &args.scopes, timeout).await?
     };
     found.sort_by(|x, y| {
         let key = |m: &DiscoveredEndpoint| (m.address().to_owned(), m.interface.name.clone(), m.interface.family());
@@ -207,52 +193,24 @@ pub(crate) fn to_table(found: &[DiscoveredEndpoint]) -> String {
     out
 }
 
-/// A JSON string literal.
-fn json_string(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if u32::from(c) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", u32::from(c));
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
-fn json_strings<'a>(items: impl IntoIterator<Item = &'a str>) -> String {
-    let items: Vec<String> = items.into_iter().map(json_string).collect();
-    format!("[{}]", items.join(", "))
-}
-
 /// The matches as a JSON array of objects (`endpoint`, `types`, `scopes`, `xaddrs`,
 /// `metadata_version`, `interface`, `family`, `from`, `version`).
 pub(crate) fn to_json(found: &[DiscoveredEndpoint]) -> String {
     let objects: Vec<String> = found
         .iter()
         .map(|m| {
-            let types: Vec<String> = m.info.types.iter().map(show_type).collect();
-            let fields = [
-                ("endpoint", json_string(m.address())),
-                ("types", json_strings(types.iter().map(String::as_str))),
-                ("scopes", json_strings(m.info.scopes.iter().map(String::as_str))),
-                ("xaddrs", json_strings(m.info.xaddrs.iter().map(String::as_str))),
-                ("metadata_version", m.info.metadata_version.map_or_else(|| "null".to_owned(), |v| v.to_string())),
-                ("interface", json_string(&m.interface.name)),
-                ("family", json_string(&m.interface.family().to_string())),
-                ("from", json_string(&m.from.to_string())),
-                ("version", json_string(version_name(m.version))),
-            ];
-            let fields: Vec<String> = fields.iter().map(|(k, v)| format!("{}: {v}", json_string(k))).collect();
-            format!("  {{{}}}", fields.join(", "))
+            let object = Json::obj([
+                ("endpoint", Json::str(m.address())),
+                ("types", Json::Arr(m.info.types.iter().map(|t| Json::Str(show_type(t))).collect())),
+                ("scopes", Json::strs(m.info.scopes.iter().map(String::as_str))),
+                ("xaddrs", Json::strs(m.info.xaddrs.iter().map(String::as_str))),
+                ("metadata_version", m.info.metadata_version.map_or(Json::Null, |v| Json::Uint(v.into()))),
+                ("interface", Json::str(&m.interface.name)),
+                ("family", Json::Str(m.interface.family().to_string())),
+                ("from", Json::Str(m.from.to_string())),
+                ("version", Json::str(version_name(m.version))),
+            ]);
+            format!("  {}", object.compact())
         })
         .collect();
     if objects.is_empty() { "[]".to_owned() } else { format!("[\n{}\n]", objects.join(",\n")) }
@@ -263,46 +221,6 @@ fn version_name(version: DiscoveryVersion) -> &'static str {
         DiscoveryVersion::V2005_04 => "2005/04",
         DiscoveryVersion::V1_1 => "1.1",
     }
-}
-
-/// Runs `soapwire discovery-target` until SIGINT or SIGTERM.
-pub(crate) async fn serve_target(args: TargetArgs) -> anyhow::Result<()> {
-    let endpoint = args.endpoint.clone().unwrap_or_else(|| format!("urn:uuid:{}", uuid::Uuid::new_v4()));
-    let service = TargetService {
-        types: args.link.types()?,
-        scopes: args.link.scopes.clone(),
-        metadata_version: args.metadata_version,
-        xaddrs_template: Some(args.xaddrs_template.clone()),
-        ..TargetService::new(endpoint)
-    };
-    let target = DiscoveryTarget::start(service.clone(), args.link.config(), TargetOptions::default())
-        .await
-        .context("starting the discovery target")?;
-    for interface in target.interfaces() {
-        let xaddr = service.xaddr(&interface).unwrap_or_default();
-        println!("announcing {} on {interface}: {xaddr}", service.endpoint_address);
-    }
-    println!("ready");
-    use std::io::Write as _;
-    std::io::stdout().flush()?;
-    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-    tokio::select! {
-        r = tokio::signal::ctrl_c() => r?,
-        _ = terminate.recv() => {}
-    }
-    let stats = target.stats();
-    target.stop().await;
-    println!(
-        "bye: answered {} probes and {} resolves ({} over the rate limit; {} datagrams dropped)",
-        stats.probes_answered,
-        stats.resolves_answered,
-        stats.rate_limited,
-        stats.discovery.malformed
-            + stats.discovery.duplicates
-            + stats.discovery.misaddressed
-            + stats.discovery.queue_full
-    );
-    Ok(())
 }
 
 #[cfg(test)]
@@ -323,8 +241,28 @@ mod tests {
     }
 
     #[test]
-    fn json_strings_are_escaped() {
-        assert_eq!(json_string("a\"b\\c\n\u{1}é"), "\"a\\\"b\\\\c\\n\\u0001é\"");
+    fn json_rows_are_one_object_a_line() {
+        use soapwire::discovery::{EndpointInfo, LocalInterface};
         assert_eq!(to_json(&[]), "[]");
+        let mut info = EndpointInfo::default();
+        info.endpoint.address = "urn:uuid:x\"y".into();
+        info.types = vec![QName::new(DPWS_2006_02_NAMESPACE, "Device"), QName::new(WINDOWS_PUB_NAMESPACE, "Computer")];
+        info.xaddrs = vec!["http://198.18.0.1:5357/x".into()];
+        info.metadata_version = Some(3);
+        let found = DiscoveredEndpoint {
+            info,
+            version: DiscoveryVersion::V2005_04,
+            interface: LocalInterface { name: "eth0".into(), index: 2, address: [198, 18, 0, 2].into() },
+            from: ([198, 18, 0, 1], 3702).into(),
+            app_sequence: None,
+        };
+        assert_eq!(
+            to_json(&[found.clone(), found]).lines().nth(1),
+            Some(concat!(
+                r#"  {"endpoint": "urn:uuid:x\"y", "types": ["wsdp:Device", "pub:Computer"], "scopes": [], "#,
+                r#""xaddrs": ["http://198.18.0.1:5357/x"], "metadata_version": 3, "interface": "eth0", "#,
+                r#""family": "IPv4", "from": "198.18.0.1:3702", "version": "2005/04"},"#
+            ))
+        );
     }
 }

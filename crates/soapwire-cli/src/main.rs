@@ -1,9 +1,11 @@
-//! The `soapwire` command line: serve the echo service, call any SOAP endpoint, read a DPWS
-//! device's metadata, run the demo.
+//! The `soapwire` command line: serve the echo service, call any SOAP endpoint, find and host
+//! DPWS devices and read their metadata, run the demo.
 
 mod demo;
 mod discover;
 mod echo;
+mod host;
+mod json;
 mod metadata;
 mod transfer;
 
@@ -47,12 +49,12 @@ enum Command {
     /// Find WS-Discovery target services (devices, hosts) on the local links: Probe, then
     /// Resolve the matches without XAddrs; a table (endpoint, types, XAddrs, interface) or JSON.
     Discover(discover::DiscoverArgs),
-    /// Announce a WS-Discovery target service and answer Probe and Resolve until SIGINT or
-    /// SIGTERM, then send Bye (a test tool; `soapwire host` will serve metadata too).
-    #[command(hide = true)]
-    DiscoveryTarget(discover::TargetArgs),
-    /// Fetch a DPWS device's metadata (WS-Transfer Get) and print ThisDevice, ThisModel, the
-    /// host (with its pub:Computer name) and the hosted services.
+    /// Host a DPWS device for this machine until SIGINT or SIGTERM: Hello, answers to Probe and
+    /// Resolve, the metadata over HTTP (port 5357), then Bye. With --computer, announce it as
+    /// wsdd does (pub:Computer), so that Windows Explorer lists it.
+    Host(host::HostArgs),
+    /// Fetch a DPWS device's metadata (WS-Transfer Get; a urn:uuid: is resolved first) and print
+    /// ThisDevice, ThisModel, the host (with its pub:Computer name) and the hosted services.
     Metadata(metadata::MetadataArgs),
 }
 
@@ -164,7 +166,7 @@ fn main() -> ExitCode {
             Command::Call(args) => call(args).await,
             Command::Demo => report(demo::run().await),
             Command::Discover(args) => report(discover::run(args).await),
-            Command::DiscoveryTarget(args) => report(discover::serve_target(args).await),
+            Command::Host(args) => report(host::run(args).await),
             Command::Metadata(args) => metadata::run(args).await,
         }
     })

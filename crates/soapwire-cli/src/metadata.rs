@@ -3,26 +3,37 @@
 //! Relationship (the host, with its `pub:Computer` name, and the hosted services with their
 //! types and addresses), as a readable block or as JSON.
 //!
-//! A `urn:uuid:` endpoint address must first be resolved to an XAddr with WS-Discovery;
-//! [`resolve_xaddr`] is where that hooks in.
+//! A `urn:uuid:` endpoint address is first resolved to an XAddr with a WS-Discovery Resolve
+//! on the selected interfaces ([`resolve_xaddr`]); the Get then goes to the XAddr of the first
+//! ResolveMatches, addressed to the endpoint address.
 
+use std::net::Ipv6Addr;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::ValueEnum;
+use soapwire::discovery::{AddressFamily, DiscoveredEndpoint, DiscoveryClient};
 use soapwire::dpws::{
     Characteristic, DeviceMetadata, DpwsVersion, Extension, GetMetadataOptions, GetResponse, HostService,
     HostedService, LocalizedString, Membership, MetadataQuotas, PubComputer, get_metadata,
 };
 use soapwire::{EndpointReference, ErrorKind, QName};
 
+use crate::discover::LinkArgs;
+use crate::json::Json;
+
 /// The arguments of `soapwire metadata`.
 #[derive(clap::Args)]
 pub(crate) struct MetadataArgs {
     /// The device: an XAddr such as http://192.0.2.1:5357/<uuid> (an IPv6 link-local address
-    /// needs its zone: http://[fe80::1%eth0]:5357/<uuid>), or an endpoint address urn:uuid:…
+    /// needs its zone: http://[fe80::1%eth0]:5357/<uuid>), or an endpoint address urn:uuid:…,
+    /// resolved to its XAddr with WS-Discovery on the --interface (every interface by default).
     target: String,
-    /// wsa:To of the Get; by default urn:uuid:<uuid> taken from the URL's last path segment.
+    /// How a urn:uuid: target is resolved (ignored for an XAddr).
+    #[command(flatten)]
+    link: LinkArgs,
+    /// wsa:To of the Get; by default the urn:uuid: target, or urn:uuid:<uuid> taken from the
+    /// URL's last path segment.
     #[arg(long, value_name = "URI")]
     to: Option<String>,
     /// The DPWS version to ask in: 2006 (WS-Addressing 2004/08, what Windows and wsdd speak)
@@ -32,7 +43,7 @@ pub(crate) struct MetadataArgs {
     /// Print JSON instead of the readable block.
     #[arg(long)]
     json: bool,
-    /// Give up after this many seconds.
+    /// Give up after this many seconds (the Resolve of a urn:uuid: target, then the Get, each).
     #[arg(long, default_value_t = 10.0)]
     timeout: f64,
     /// The largest GetResponse accepted, in octets (WSDAPI's limit is 32767).
@@ -60,8 +71,8 @@ pub(crate) async fn run(args: MetadataArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let url = match resolve_xaddr(&args.target, timeout).await {
-        Ok(url) => url,
+    let (url, endpoint) = match resolve_xaddr(&args.target, &args.link, timeout).await {
+        Ok(resolved) => resolved,
         Err(why) => {
             eprintln!("error: {why}");
             return ExitCode::from(2);
@@ -70,7 +81,7 @@ pub(crate) async fn run(args: MetadataArgs) -> ExitCode {
     let mut quotas = MetadataQuotas { max_envelope_size: args.max_message_size, ..MetadataQuotas::default() };
     quotas.reader.max_total_bytes = quotas.reader.max_total_bytes.max(args.max_message_size);
     let options = GetMetadataOptions {
-        to: args.to.clone(),
+        to: args.to.clone().or(endpoint),
         version: match args.dpws {
             DpwsArg::V2006 => DpwsVersion::V2006_02,
             DpwsArg::V11 => DpwsVersion::V1_1,
@@ -108,22 +119,70 @@ pub(crate) async fn run(args: MetadataArgs) -> ExitCode {
     }
 }
 
-/// The XAddr to send the Get to: `target` itself when it is a URL. A `urn:uuid:` endpoint
-/// address needs a WS-Discovery Resolve (the XAddr of its ResolveMatches), which is where the
-/// discovery client plugs in; until then it is an error that says what to do instead.
-pub(crate) async fn resolve_xaddr(target: &str, _timeout: Duration) -> Result<String, String> {
-    let lower = target.trim().to_ascii_lowercase();
+/// The XAddr to send the Get to, and the endpoint address to send it to when `target` named
+/// one: `target` itself when it is an http(s) URL; for a `urn:uuid:` endpoint address, the XAddr
+/// of the first ResolveMatches received on the links `link` selects within `timeout`
+/// ([`pick_xaddr`]).
+pub(crate) async fn resolve_xaddr(
+    target: &str,
+    link: &LinkArgs,
+    timeout: Duration,
+) -> Result<(String, Option<String>), String> {
+    let target = target.trim();
+    let lower = target.to_ascii_lowercase();
     if lower.starts_with("http://") || lower.starts_with("https://") {
-        return Ok(target.trim().to_owned());
+        return Ok((target.to_owned(), None));
     }
-    if lower.starts_with("urn:uuid:") {
+    if !lower.starts_with("urn:uuid:") {
+        return Err(format!("{target:?} is neither an http:// XAddr nor a urn:uuid: endpoint address"));
+    }
+    let client = DiscoveryClient::open(link.config()).await.map_err(|e| format!("resolving {target}: {e}"))?;
+    let found = client.resolve(target, timeout).await.map_err(|e| format!("resolving {target}: {e}"))?;
+    let on = || client.interfaces().iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
+    let Some(found) = found else {
         return Err(format!(
-            "resolving {target} to an XAddr needs WS-Discovery (a Resolve), which this build cannot do yet; \
-             give the device's XAddr instead, e.g. http://IP:5357/{}",
-            target.trim().get("urn:uuid:".len()..).unwrap_or_default()
+            "no ResolveMatches for {target} within {:.1} s (resolved on {})",
+            timeout.as_secs_f64(),
+            on()
         ));
-    }
-    Err(format!("{target:?} is neither an http:// XAddr nor a urn:uuid: endpoint address"))
+    };
+    let url = pick_xaddr(&found).ok_or_else(|| {
+        format!("{target} answered on {} without an http(s) XAddr: {:?}", found.interface, found.info.xaddrs)
+    })?;
+    tracing::debug!("resolved {target} to {url} on {}", found.interface);
+    Ok((url, Some(found.address().to_owned())))
+}
+
+/// The XAddr of a ResolveMatch to use: the first http(s) one of the family of the interface it
+/// arrived on, else the first http(s) one; an IPv6 link-local host gets the zone of that
+/// interface (`http://[fe80::1%eth0]:5357/…`), as wsdd does, because a link-local address means
+/// nothing without it.
+pub(crate) fn pick_xaddr(found: &DiscoveredEndpoint) -> Option<String> {
+    let http: Vec<&String> = found
+        .info
+        .xaddrs
+        .iter()
+        .filter(|x| ["http://", "https://"].iter().any(|p| x.get(..p.len()).is_some_and(|h| h.eq_ignore_ascii_case(p))))
+        .collect();
+    let v6 = found.interface.family() == AddressFamily::V6;
+    let chosen = http.iter().find(|x| bracketed_host(x).is_some() == v6).or(http.first())?;
+    Some(match bracketed_host(chosen) {
+        Some((start, host)) if host.parse::<Ipv6Addr>().is_ok_and(|a| a.segments()[0] & 0xffc0 == 0xfe80) => {
+            let end = start + host.len();
+            format!("{}%{}{}", &chosen[..end], found.interface.name, &chosen[end..])
+        }
+        _ => (*chosen).clone(),
+    })
+}
+
+/// The text inside `[…]` of a URL's authority (an IPv6 literal, possibly with a zone), and where
+/// it starts.
+fn bracketed_host(url: &str) -> Option<(usize, &str)> {
+    let authority = url.find("://")? + 3;
+    let rest = url.get(authority..)?;
+    let inner = rest.strip_prefix('[')?;
+    let close = inner.find(']')?;
+    Some((authority + 1, &inner[..close]))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -260,77 +319,6 @@ pub(crate) fn to_text(url: &str, got: &GetResponse) -> String {
 // ---------------------------------------------------------------------------------------------
 // JSON
 
-/// A JSON value, written by hand (the CLI has no JSON dependency).
-enum Json {
-    Null,
-    Str(String),
-    Arr(Vec<Json>),
-    Obj(Vec<(String, Json)>),
-}
-
-impl Json {
-    fn opt(value: Option<&str>) -> Json {
-        value.map_or(Json::Null, |v| Json::Str(v.to_owned()))
-    }
-
-    fn str(value: &str) -> Json {
-        Json::Str(value.to_owned())
-    }
-
-    /// An object from `(key, value)` pairs.
-    fn obj<const N: usize>(fields: [(&str, Json); N]) -> Json {
-        Json::Obj(fields.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
-    }
-
-    fn write(&self, out: &mut String, indent: usize) {
-        let pad = |out: &mut String, n: usize| out.extend(std::iter::repeat_n(' ', n));
-        match self {
-            Json::Null => out.push_str("null"),
-            Json::Str(s) => write_json_string(out, s),
-            Json::Arr(items) if items.is_empty() => out.push_str("[]"),
-            Json::Obj(fields) if fields.is_empty() => out.push_str("{}"),
-            Json::Arr(items) => {
-                out.push_str("[\n");
-                for (i, item) in items.iter().enumerate() {
-                    pad(out, indent + 2);
-                    item.write(out, indent + 2);
-                    out.push_str(if i + 1 < items.len() { ",\n" } else { "\n" });
-                }
-                pad(out, indent);
-                out.push(']');
-            }
-            Json::Obj(fields) => {
-                out.push_str("{\n");
-                for (i, (key, value)) in fields.iter().enumerate() {
-                    pad(out, indent + 2);
-                    write_json_string(out, key);
-                    out.push_str(": ");
-                    value.write(out, indent + 2);
-                    out.push_str(if i + 1 < fields.len() { ",\n" } else { "\n" });
-                }
-                pad(out, indent);
-                out.push('}');
-            }
-        }
-    }
-}
-
-fn write_json_string(out: &mut String, s: &str) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-}
-
 fn json_localized(values: &[LocalizedString]) -> Json {
     Json::Arr(
         values
@@ -459,9 +447,7 @@ pub(crate) fn to_json(url: &str, got: &GetResponse) -> String {
         ("relationships", Json::Arr(relationships)),
         ("other_sections", Json::Arr(other)),
     ]);
-    let mut out = String::with_capacity(2048);
-    doc.write(&mut out, 0);
-    out
+    doc.pretty()
 }
 
 #[cfg(test)]
@@ -511,12 +497,40 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn urn_uuid_targets_say_how_to_proceed() {
-        let why = resolve_xaddr("urn:uuid:11111111-2222-3333-4444-555555555555", Duration::from_secs(1))
-            .await
-            .expect_err("no discovery yet");
-        assert!(why.contains("http://IP:5357/11111111-2222-3333-4444-555555555555"), "{why}");
-        assert!(resolve_xaddr("ftp://x", Duration::from_secs(1)).await.is_err());
-        assert_eq!(resolve_xaddr(" http://h/x ", Duration::from_secs(1)).await.as_deref(), Ok("http://h/x"));
+    async fn urls_pass_through_and_other_schemes_are_refused() {
+        use clap::Parser as _;
+        #[derive(clap::Parser)]
+        struct Cli {
+            #[command(flatten)]
+            link: LinkArgs,
+        }
+        let link = Cli::parse_from(["t"]).link;
+        let timeout = Duration::from_secs(1);
+        assert_eq!(resolve_xaddr(" http://h/x ", &link, timeout).await, Ok(("http://h/x".to_owned(), None)));
+        assert!(resolve_xaddr("ftp://x", &link, timeout).await.unwrap_err().contains("neither"));
+    }
+
+    #[test]
+    fn the_xaddr_of_the_family_it_came_on_gets_a_zone_when_link_local() {
+        use soapwire::discovery::{EndpointInfo, LocalInterface};
+        use soapwire::soapwire_proto::discovery::DiscoveryVersion;
+        let found = |address: std::net::IpAddr, xaddrs: &[&str]| DiscoveredEndpoint {
+            info: EndpointInfo { xaddrs: xaddrs.iter().map(|x| (*x).to_owned()).collect(), ..EndpointInfo::default() },
+            version: DiscoveryVersion::V2005_04,
+            interface: LocalInterface { name: "veth1".into(), index: 7, address },
+            from: (address, 3702).into(),
+            app_sequence: None,
+        };
+        let v4: std::net::IpAddr = [198, 18, 0, 2].into();
+        let v6: std::net::IpAddr = "fe80::2".parse().unwrap();
+        let both = ["urn:x", "http://[fe80::1]:5357/u", "http://198.18.0.1:5357/u"];
+        assert_eq!(pick_xaddr(&found(v4, &both)).as_deref(), Some("http://198.18.0.1:5357/u"));
+        assert_eq!(pick_xaddr(&found(v6, &both)).as_deref(), Some("http://[fe80::1%veth1]:5357/u"));
+        // Only the other family: taken as it is; a zone already there or a global address: kept.
+        assert_eq!(pick_xaddr(&found(v6, &both[2..])).as_deref(), Some("http://198.18.0.1:5357/u"));
+        let kept = ["HTTP://[fe80::1%eth9]:80/", "https://[2001:db8::1]/d"];
+        assert_eq!(pick_xaddr(&found(v6, &kept[..1])).as_deref(), Some(kept[0]));
+        assert_eq!(pick_xaddr(&found(v6, &kept[1..])).as_deref(), Some(kept[1]));
+        assert_eq!(pick_xaddr(&found(v4, &["urn:x"])), None);
     }
 }

@@ -1,5 +1,6 @@
 //! Two network namespaces joined by one veth pair, made and torn down by a test, and the
-//! processes run inside them. Standard library only; needs root and `ip` (iproute2).
+//! processes run inside them (`soapwire host`, wsdd, any command, each with a deadline).
+//! Standard library only; needs root and `ip` (iproute2).
 //!
 //! Every pair has names of its own (`swd<pid><tag>a` / `swd<pid><tag>b`, at most 15
 //! characters, so they serve as interface names too) and the subnet `198.18.<n>.0/24` (never
@@ -142,12 +143,15 @@ pub(crate) fn missing(programs: &[&str]) -> Vec<String> {
     if euid != Some("0") {
         missing.push("root (network namespaces need CAP_NET_ADMIN and CAP_SYS_ADMIN)".to_owned());
     }
-    for program in ["ip", "sysctl"].iter().chain(programs) {
-        if find_on_path(program).is_none() {
-            missing.push(format!("`{program}` on PATH"));
-        }
-    }
+    let mut all = vec!["ip", "sysctl"];
+    all.extend_from_slice(programs);
+    missing.extend(missing_programs(&all));
     missing
+}
+
+/// The programs of `programs` that are not on `PATH`.
+pub(crate) fn missing_programs(programs: &[&str]) -> Vec<String> {
+    programs.iter().filter(|p| find_on_path(p).is_none()).map(|p| format!("`{p}` on PATH")).collect()
 }
 
 fn find_on_path(program: &str) -> Option<PathBuf> {
@@ -155,10 +159,14 @@ fn find_on_path(program: &str) -> Option<PathBuf> {
     std::env::split_paths(&paths).map(|dir| dir.join(program)).find(|p| p.is_file())
 }
 
-/// True when the test can run. Otherwise panics when `SOAPWIRE_REQUIRE_PEERS` is set (CI), or
-/// prints a note and returns false (the test is skipped), like the other interop tests.
+/// True when the namespace test can run ([`missing`] is empty); otherwise as [`report`].
 pub(crate) fn available(programs: &[&str]) -> bool {
-    let missing = missing(programs);
+    report(missing(programs))
+}
+
+/// True when nothing is `missing`. Otherwise panics when `SOAPWIRE_REQUIRE_PEERS` is set (CI),
+/// or prints a note and returns false (the test is skipped), like the other interop tests.
+pub(crate) fn report(missing: Vec<String>) -> bool {
     if missing.is_empty() {
         return true;
     }
@@ -261,4 +269,53 @@ impl Drop for Background {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// `soapwire args…` inside `side`'s namespace.
+pub(crate) fn soapwire(side: &Side, args: &[&str]) -> Command {
+    side.command(env!("CARGO_BIN_EXE_soapwire"), args)
+}
+
+/// Runs `cmd` to its end (at most [`TIMEOUT`]); its exit status and its output (stdout and
+/// stderr together).
+pub(crate) fn run(name: &str, cmd: Command) -> (ExitStatus, String) {
+    let mut process = Background::spawn(name, cmd);
+    let status = process.wait(TIMEOUT);
+    (status, process.log())
+}
+
+/// `soapwire host --interface <side> args…` in `side`, once it printed `ready` (it has sent
+/// Hello and answers Probe, Resolve and Get).
+pub(crate) fn start_soapwire_host(side: &Side, args: &[&str]) -> Background {
+    let mut all = vec!["host", "--interface", &side.name];
+    all.extend_from_slice(args);
+    let mut host = Background::spawn("soapwire host", soapwire(side, &all));
+    host.wait_for(&["ready"], TIMEOUT);
+    host
+}
+
+/// Stops a `soapwire host` with SIGTERM, checks that it said Bye and exited cleanly, and returns
+/// its output (which ends with `bye: answered N probes and M resolves …`).
+pub(crate) fn stop_soapwire_host(mut host: Background) -> String {
+    let status = host.terminate();
+    let log = host.log();
+    assert!(status.success() && log.contains("bye: answered "), "soapwire host ({status}):\n{log}");
+    log
+}
+
+/// wsdd as a host named `name` with `uuid` in `side`, on its veth end only, once both
+/// multicast handlers are up (both joins are logged).
+pub(crate) fn start_wsdd_host(side: &Side, name: &str, uuid: &str) -> Background {
+    let mut wsdd = Background::spawn("wsdd", side.command("wsdd", &["-i", &side.name, "-n", name, "-U", uuid, "-v"]));
+    wsdd.wait_for(&["joined multicast group ('239.255.255.250'", "joined multicast group ('ff02::c'"], TIMEOUT);
+    wsdd
+}
+
+/// The DPWS XAddr of `uuid` on `side`, per family: `("IPv4", http://198.18.n.1:5357/<uuid>)`
+/// and `("IPv6", http://[fe80::…]:5357/<uuid>)`, as wsdd and `soapwire host` announce them.
+pub(crate) fn xaddrs_by_family(side: &Side, uuid: &str) -> [(&'static str, String); 2] {
+    [
+        ("IPv4", format!("http://{}:5357/{uuid}", side.ipv4)),
+        ("IPv6", format!("http://[{}]:5357/{uuid}", side.link_local)),
+    ]
 }

@@ -24,12 +24,14 @@
 //! ```
 
 mod client;
+mod device;
 mod host;
 
 #[cfg(test)]
 mod tests;
 
 pub use client::{GetMetadataOptions, endpoint_address_for, get_metadata};
+pub use device::{DeviceConfig, DeviceHost};
 pub use host::MetadataHost;
 pub use soapwire_proto::dpws::{
     Characteristic, DeviceMetadata, DpwsVersion, Extension, GetResponse, HostService, HostedService, LocalizedString,
