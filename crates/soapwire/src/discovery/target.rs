@@ -41,6 +41,7 @@ use soapwire_proto::discovery::{
     AppSequenceGenerator, DPWS_2006_02_NAMESPACE, DiscoveryMessage, DiscoveryVersion, EndpointInfo, MAX_URI_SIZE,
     ScopeMatch, probe_matches,
 };
+use soapwire_proto::soap::EnvelopeVersion;
 use soapwire_proto::udp::{RetransmitParams, WSDAPI_REPLY_DELAY_CAP, reply_delay};
 use soapwire_proto::xml::QName;
 use soapwire_proto::{Error, ErrorKind, Result};
@@ -412,8 +413,13 @@ impl TargetState {
         }
         let answer = match &inbound.message.message {
             DiscoveryMessage::Probe(probe) => match probe_matches(probe, &service.info(None)) {
-                ScopeMatch::Match => DiscoveryMessage::ProbeMatches(vec![service.info(Some(&link.interface))]),
+                ScopeMatch::Match => Some(DiscoveryMessage::ProbeMatches(vec![service.info(Some(&link.interface))])),
                 ScopeMatch::NoMatch => return,
+                // A directed Probe with a matching rule this target does not support gets the
+                // MatchingRuleNotSupported fault (listing the supported rules), as the
+                // specifications allow; a multicast one is dropped, so that one odd Probe
+                // cannot make every device on the link answer with a fault.
+                ScopeMatch::UnsupportedRule if directed => None,
                 ScopeMatch::UnsupportedRule => {
                     self.unsolicited.bump();
                     debug!(interface = %link.interface, from = %inbound.from, "discovery: Probe with an unsupported MatchBy; not answered");
@@ -423,7 +429,7 @@ impl TargetState {
             DiscoveryMessage::Resolve(resolve)
                 if same_endpoint(&resolve.endpoint.address, &service.endpoint_address) =>
             {
-                DiscoveryMessage::ResolveMatches(Some(service.info(Some(&link.interface))))
+                Some(DiscoveryMessage::ResolveMatches(Some(service.info(Some(&link.interface)))))
             }
             _ => return,
         };
@@ -438,11 +444,14 @@ impl TargetState {
             return;
         }
         let counter = match answer {
-            DiscoveryMessage::ProbeMatches(_) => &self.probes_answered,
-            _ => &self.resolves_answered,
+            Some(DiscoveryMessage::ResolveMatches(_)) => &self.resolves_answered,
+            _ => &self.probes_answered,
         };
         counter.fetch_add(1, Ordering::Relaxed);
-        let bytes = self.envelope(version, &answer, Some(&request_id));
+        let bytes = match &answer {
+            Some(answer) => self.envelope(version, answer, Some(&request_id)),
+            None => matching_rule_fault_envelope(version, &request_id),
+        };
         // The random delay spreads the answers to a multicast request; a directed one is
         // answered at once.
         let send_delay =
@@ -516,4 +525,23 @@ async fn respond(state: Arc<TargetState>, mut events: mpsc::Receiver<Event>, can
             }
         }
     }
+}
+
+/// The `MatchingRuleNotSupported` fault answering the Probe `request_id` (SOAP 1.2, the
+/// version's fault action, `RelatesTo` the Probe, `SupportedMatchingRules` in the detail).
+fn matching_rule_fault_envelope(version: DiscoveryVersion, request_id: &str) -> Vec<u8> {
+    let addressing = version.addressing();
+    let action = match version {
+        DiscoveryVersion::V2005_04 => "http://schemas.xmlsoap.org/ws/2004/08/addressing/fault".to_owned(),
+        DiscoveryVersion::V1_1 => format!("{}/fault", version.namespace()),
+    };
+    let headers = AddressingHeaders {
+        action: Some(action),
+        message_id: Some(new_message_id()),
+        relates_to: Some(request_id.to_owned()),
+        to: addressing.anonymous_uri().map(str::to_owned),
+        ..AddressingHeaders::default()
+    };
+    let fault = soapwire_proto::discovery::matching_rule_not_supported_fault(version);
+    fault.to_envelope(EnvelopeVersion::Soap12, &headers.to_headers(addressing, EnvelopeVersion::Soap12))
 }

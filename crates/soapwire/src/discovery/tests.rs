@@ -883,3 +883,34 @@ fn random_values_vary() {
     assert!(draws.len() > 60);
     assert!(new_message_id().starts_with("urn:uuid:"));
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_directed_probe_with_an_unsupported_matching_rule_gets_the_matching_rule_not_supported_fault() {
+    use soapwire_proto::soap::{Envelope, Fault};
+    for version in [DiscoveryVersion::V2005_04, DiscoveryVersion::V1_1] {
+        let (target, address) = start_directed_target(TargetService::new(ENDPOINT), TargetOptions::default()).await;
+        let client = bind().await;
+        let scopes =
+            Some(Scopes { match_by: Some("urn:unknown-rule".into()), uris: vec!["http://example.org/a".into()] });
+        let probe = DiscoveryMessage::Probe(Probe { types: vec![], types_text: None, scopes });
+        client.send_to(&envelope(&probe, version, "urn:n:rule", None), address).await.unwrap();
+        let mut buf = vec![0u8; 65536];
+        let (n, from) =
+            tokio::time::timeout(Duration::from_secs(2), client.recv_from(&mut buf)).await.unwrap().unwrap();
+        assert_eq!(from, address);
+        let parsed = Envelope::parse(
+            bytes::Bytes::copy_from_slice(&buf[..n]),
+            None,
+            &soapwire_proto::xml::ReaderQuotas::default(),
+            32,
+        )
+        .unwrap();
+        let fault: Fault = parsed.fault(&soapwire_proto::xml::ReaderQuotas::default()).unwrap().expect("a fault");
+        assert_eq!(fault.subcodes, [QName::new(version.namespace(), "MatchingRuleNotSupported")], "{version:?}");
+        let detail = String::from_utf8_lossy(fault.detail.as_deref().unwrap_or_default()).into_owned();
+        assert!(detail.contains("SupportedMatchingRules"), "{detail}");
+        let text = String::from_utf8_lossy(&buf[..n]).into_owned();
+        assert!(text.contains("urn:n:rule"), "RelatesTo the Probe: {text}");
+        target.stop().await;
+    }
+}
