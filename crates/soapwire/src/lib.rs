@@ -17,6 +17,7 @@
 //! | [`OutboundAttachment`] | `IWSDOutboundAttachment` | an MTOM attachment written while its message is sent |
 //! | [`InboundAttachment`] | `IWSDInboundAttachment` | an MTOM attachment of a received message, read from the network |
 //! | [`dpws::MetadataHost`] | `IWSDDeviceHost` (metadata) | serves a device's DPWS metadata (WS-Transfer Get, port 5357) |
+//! | [`dpws::DeviceHost`] | `IWSDDeviceHost` | a DPWS device: Hello, Probe/Resolve answers, metadata on port 5357, Bye |
 //! | [`dpws::get_metadata`] | `IWSDDeviceProxy` (metadata) | fetches and decodes a device's DPWS metadata |
 //! | [`discovery::DiscoveryClient`] | `IWSDiscoveryProvider` | WS-Discovery Probe / Resolve on every interface, Hello / Bye stream |
 //! | [`discovery::DiscoveryTarget`] | `IWSDiscoveryPublisher` (host side) | Hello, answers to Probe / Resolve with one XAddr per interface, Bye |

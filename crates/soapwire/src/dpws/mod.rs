@@ -1,12 +1,15 @@
-//! DPWS metadata exchange over HTTP: the device side ([`MetadataHost`]) and the client side
+//! DPWS devices: the whole device host ([`DeviceHost`]: discovery and metadata together),
+//! metadata exchange over HTTP on the device side ([`MetadataHost`]) and the client side
 //! ([`get_metadata`]).
 //!
 //! This module owns the HTTP half of a DPWS device host (WSDAPI's `IWSDDeviceHost` answering
-//! WS-Transfer Get on port 5357) and of a device proxy (`IWSDDeviceProxy` fetching metadata).
-//! The metadata values, their encoding and their parsing are sans-IO, in
-//! [`soapwire_proto::dpws`]; the types a user needs are re-exported here. WS-Discovery (Hello,
-//! Probe/Resolve answers, Bye) is not part of this module: a discovery responder announces
-//! [`MetadataHost::xaddr`] and [`MetadataHost::metadata_version`].
+//! WS-Transfer Get on port 5357), the device proxy's metadata fetch (`IWSDDeviceProxy`), and
+//! [`DeviceHost`], which joins a [`MetadataHost`] to a
+//! [`DiscoveryTarget`](crate::discovery::DiscoveryTarget) so that Hello, the Probe/Resolve
+//! answers (whose XAddr is [`MetadataHost::xaddr`] for the interface asked on) and Bye follow
+//! the device's lifetime and metadata version. The metadata values, their encoding and their
+//! parsing are sans-IO, in [`soapwire_proto::dpws`]; the types a user needs are re-exported
+//! here.
 //!
 //! ```no_run
 //! # async fn demo() -> soapwire::Result<()> {
