@@ -96,6 +96,41 @@ pub struct EndpointReference {
 }
 
 impl EndpointReference {
+    /// Reads the content of a `wsa:EndpointReference` whose start tag `r` just returned, up
+    /// to and including its end tag: the `Address` (trimmed; longer than `max_uri_size`
+    /// octets is `QuotaExceeded`) and the `ReferenceParameters` kept as raw XML cut from
+    /// `xml`, the buffer `r` reads. Children are WS-Addressing elements when `is_wsa` says
+    /// their namespace is one; other children are skipped. No `Address` is `InvalidFormat`.
+    pub(crate) fn read(
+        r: &mut crate::xml::XmlReader<'_>,
+        xml: &Bytes,
+        is_wsa: impl Fn(&str) -> bool,
+        max_uri_size: usize,
+    ) -> Result<EndpointReference> {
+        let mut address = None;
+        let mut reference_parameters = None;
+        while let Some(child) = r.next_element()? {
+            let wsa = is_wsa(&child.name.namespace);
+            if wsa && child.name.local == "Address" {
+                let text = r.read_text()?;
+                let text = text.trim();
+                if text.len() > max_uri_size {
+                    return Err(Error::quota_exceeded(format!(
+                        "EndpointReference/Address is {} octets, more than MAX_URI_SIZE ({max_uri_size})",
+                        text.len()
+                    )));
+                }
+                address = Some(text.to_owned());
+            } else if wsa && child.name.local == "ReferenceParameters" {
+                reference_parameters = Some(crate::soap::cut(xml, r.raw_content()?)?);
+            } else {
+                r.skip_element()?;
+            }
+        }
+        let address = address.ok_or_else(|| Error::invalid_format("EndpointReference without Address"))?;
+        Ok(EndpointReference { address, reference_parameters })
+    }
+
     /// An endpoint reference with just an address.
     pub fn new(address: impl Into<String>) -> EndpointReference {
         EndpointReference { address: address.into(), reference_parameters: None }

@@ -458,22 +458,8 @@ impl BodyReader<'_, '_> {
 
     /// After the Start of `wsa:EndpointReference`.
     fn endpoint(&mut self) -> Result<EndpointReference> {
-        let mut address = None;
-        let mut reference_parameters = None;
-        while let Some(child) = self.r.next_element()? {
-            if child.name.is(self.a, "Address") {
-                let text = self.r.read_text()?;
-                let text = text.trim();
-                self.checker.uri(text)?;
-                address = Some(text.to_owned());
-            } else if child.name.is(self.a, "ReferenceParameters") {
-                reference_parameters = Some(crate::soap::cut(self.xml, self.r.raw_content()?)?);
-            } else {
-                self.r.skip_element()?;
-            }
-        }
-        let address = address.ok_or_else(|| Error::invalid_format("EndpointReference without Address"))?;
-        Ok(EndpointReference { address, reference_parameters })
+        let a = self.a;
+        EndpointReference::read(&mut self.r, self.xml, |ns| ns == a, self.checker.quotas.max_uri_size)
     }
 
     /// After the Start of `Types`: the resolved QNames and the literal text.

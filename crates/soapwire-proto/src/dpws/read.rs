@@ -301,20 +301,8 @@ impl MetadataReader<'_, '_> {
 
     /// After the Start of `wsa:EndpointReference` (either WS-Addressing version).
     fn endpoint(&mut self) -> Result<EndpointReference> {
-        let mut address = None;
-        let mut reference_parameters = None;
-        while let Some(child) = self.r.next_element()? {
-            let wsa = AddressingVersion::from_namespace(&child.name.namespace).is_some();
-            if wsa && child.name.local == "Address" {
-                address = Some(self.uri("EndpointReference/Address")?);
-            } else if wsa && child.name.local == "ReferenceParameters" {
-                reference_parameters = Some(crate::soap::cut(self.xml, self.r.raw_content()?)?);
-            } else {
-                self.r.skip_element()?;
-            }
-        }
-        let address = address.ok_or_else(|| Error::invalid_format("EndpointReference without Address"))?;
-        Ok(EndpointReference { address, reference_parameters })
+        let is_wsa = |ns: &str| AddressingVersion::from_namespace(ns).is_some();
+        EndpointReference::read(&mut self.r, self.xml, is_wsa, self.quotas.max_uri_size)
     }
 
     /// After the Start of `Types`: the names resolved with the bindings in scope there, and
