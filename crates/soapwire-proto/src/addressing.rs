@@ -244,9 +244,34 @@ fn set_once<T>(slot: &mut Option<T>, name: &str, read: impl FnOnce() -> Result<T
 
 /// The text of a URI-valued header, surrounding whitespace removed.
 fn uri_text(header: &Header, quotas: &ReaderQuotas) -> Result<String> {
+    if let Some(text) = plain_text_content(&header.xml) {
+        return Ok(text.trim().to_owned());
+    }
     let text = header.text_content(quotas)?;
     let trimmed = text.trim();
     Ok(if trimmed.len() == text.len() { text } else { trimmed.to_owned() })
+}
+
+/// The text of a header block cut from a parsed envelope when it is plain: one element
+/// holding only character data with no markup, no entity or character reference and no CR
+/// (`<a:To s:mustUnderstand="1">urn:x</a:To>`). Such content means exactly its bytes, and
+/// the envelope parse already checked it (characters, quotas), so no reader is needed: the
+/// common To/Action/MessageID/RelatesTo headers are read without building one. Anything
+/// else (`None`) goes through the XML reader.
+fn plain_text_content(xml: &[u8]) -> Option<&str> {
+    let s = std::str::from_utf8(xml).ok()?;
+    let tag_end = s.find('>')?;
+    let tag = &s[..tag_end];
+    // A '>' inside a quoted attribute value would end the tag too early: quotes must pair.
+    if tag.bytes().filter(|&b| b == b'"').count() % 2 != 0 || tag.contains('\'') || tag.ends_with('/') {
+        return None;
+    }
+    let close = s.rfind("</")?;
+    let content = s.get(tag_end + 1..close)?;
+    if content.contains(['<', '&', '\r']) || !s[close..].trim_end().ends_with('>') {
+        return None;
+    }
+    Some(content)
 }
 
 /// An endpoint reference header: `Address` (required) and `ReferenceParameters` (raw).
@@ -296,6 +321,32 @@ mod tests {
 
     fn q() -> ReaderQuotas {
         ReaderQuotas::default()
+    }
+
+    #[test]
+    fn plain_header_text_is_read_without_a_reader_and_anything_else_goes_through_one() {
+        assert_eq!(plain_text_content(br#"<a:To s:mustUnderstand="1"> urn:x </a:To>"#), Some(" urn:x "));
+        assert_eq!(plain_text_content(b"<To>urn:y</To>"), Some("urn:y"));
+        for other in [
+            &br#"<a:To>a &amp; b</a:To>"#[..],
+            br#"<a:To><![CDATA[urn:x]]></a:To>"#,
+            br#"<a:To>urn:<!-- c -->x</a:To>"#,
+            br#"<a:To x="1>2">urn:x</a:To>"#,
+            br#"<a:To x='1'>urn:x</a:To>"#,
+            b"<a:To/>",
+            b"<a:To>a\r\nb</a:To>",
+        ] {
+            assert_eq!(plain_text_content(other), None, "{}", String::from_utf8_lossy(other));
+        }
+        // Both ways give the same values for what the fast path takes, and the reader does
+        // the rest (entities, CDATA, comments).
+        let env = br#"<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" xmlns:a="http://www.w3.org/2005/08/addressing"><s:Header><a:To s:mustUnderstand="1">http://x/?a=1&amp;b=2</a:To><a:Action><![CDATA[urn:act]]></a:Action><a:MessageID> urn:id </a:MessageID><a:RelatesTo>urn:<!--c-->rel</a:RelatesTo></s:Header><s:Body/></s:Envelope>"#;
+        let parsed = Envelope::parse(Bytes::from_static(env), None, &q(), 64).unwrap();
+        let a = AddressingHeaders::from_headers(&parsed.headers, AddressingVersion::V1_0, &q()).unwrap();
+        assert_eq!(a.to.as_deref(), Some("http://x/?a=1&b=2"));
+        assert_eq!(a.action.as_deref(), Some("urn:act"));
+        assert_eq!(a.message_id.as_deref(), Some("urn:id"));
+        assert_eq!(a.relates_to.as_deref(), Some("urn:rel"));
     }
 
     fn full_headers(version: AddressingVersion) -> AddressingHeaders {
