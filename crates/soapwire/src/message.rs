@@ -50,7 +50,7 @@ pub struct Message {
     /// re-parsing the body it just wrote.
     built_fault: Option<FaultCode>,
     /// Attachments to send after the envelope (the message then goes MTOM).
-    outgoing: Vec<attachment::Part>,
+    outgoing: Vec<attachment::OutgoingPart>,
     /// Send this message MTOM even without attachments.
     force_mtom: bool,
     /// The attachment parts of a received MTOM message, still on the connection.
@@ -249,14 +249,14 @@ impl Message {
     /// [`OutboundAttachment::write_include`]. The message is sent MTOM; attachments go in
     /// the order they were added.
     pub fn add_attachment(&mut self, attachment: &OutboundAttachment) {
-        let source = attachment::Source::Writer(attachment.shared().clone());
+        let source = attachment::PartSource::Writer(attachment.shared().clone());
         self.outgoing.push(attachment::part(attachment.content_id(), attachment.content_type(), source));
     }
 
     /// Adds an attachment whose bytes are in memory (sent without copying). The body must
     /// refer to `content_id` with an `xop:Include` ([`soapwire_proto::mtom::write_include`]).
     pub fn add_attachment_bytes(&mut self, content_id: &str, content_type: &str, data: impl Into<Bytes>) {
-        self.outgoing.push(attachment::part(content_id, content_type, attachment::Source::Bytes(data.into())));
+        self.outgoing.push(attachment::part(content_id, content_type, attachment::PartSource::Bytes(data.into())));
     }
 
     /// Adds an attachment read from a stream as the connection takes it (a file through
@@ -313,7 +313,7 @@ impl Message {
 
     // ---- used by the channels ----
 
-    pub(crate) fn take_outgoing(&mut self) -> Vec<attachment::Part> {
+    pub(crate) fn take_outgoing(&mut self) -> Vec<attachment::OutgoingPart> {
         std::mem::take(&mut self.outgoing)
     }
 

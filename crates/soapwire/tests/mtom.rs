@@ -197,8 +197,6 @@ async fn streamed_writer_attachment_of_8_mib_goes_through_in_small_buffers() {
 #[tokio::test]
 async fn stream_source_is_sent_as_it_is_produced() {
     let (_l, url) = server(ListenerProperties::default(), echo_attachments).await;
-    let channel = RequestChannel::new(props());
-    channel.open(&url).await.unwrap();
     let id = new_content_id();
     let mut request = Message::new(EnvelopeVersion::Soap11, AddressingVersion::Transport);
     request.initialize_request(ECHO_DATA, body_with_includes("echoData", &[&id])).unwrap();

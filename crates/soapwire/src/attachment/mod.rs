@@ -25,7 +25,7 @@ use tokio::sync::mpsc;
 
 pub use inbound::{AttachmentStream, InboundAttachment};
 pub use outbound::{AttachmentWriter, OutboundAttachment};
-use outbound::{OutgoingPart, PartSource};
+pub(crate) use outbound::{OutgoingPart, PartSource};
 
 /// Chunks handed to the HTTP body; an `Err` aborts the message on the wire.
 pub(crate) type ChunkSender = mpsc::Sender<std::result::Result<Bytes, std::io::Error>>;
@@ -73,15 +73,17 @@ impl MtomSend {
         Ok(MtomSend { content_type, writer, envelope: Bytes::from(envelope), charset, parts, send_timeout })
     }
 
-    /// The attachments the application writes, for the channel to check at close.
-    pub(crate) fn writers(&self) -> Vec<std::sync::Arc<outbound::OutboundShared>> {
-        self.parts
+    /// Starts streaming the message into `tx` in a task of its own.
+    pub(crate) fn spawn(self, tx: ChunkSender) -> StreamingBody {
+        let writers = self
+            .parts
             .iter()
             .filter_map(|p| match &p.source {
                 PartSource::Writer(w) => Some(w.clone()),
                 _ => None,
             })
-            .collect()
+            .collect();
+        StreamingBody { task: tokio::spawn(self.run(tx)), writers }
     }
 
     /// Waits (at most `timeout`) until the message may start: "the first Write opens the
@@ -110,7 +112,7 @@ impl MtomSend {
     /// stream) makes the body fail, so the peer sees a broken message, never a truncated
     /// one that looks whole; a connection that goes away fails every unfinished attachment
     /// with `WS_E_ENDPOINT_DISCONNECTED`.
-    pub(crate) async fn run(mut self, tx: ChunkSender) {
+    async fn run(mut self, tx: ChunkSender) {
         let parts = std::mem::take(&mut self.parts);
         let result = self.send_all(&parts, &tx).await;
         if let Err((index, error)) = result {
@@ -244,10 +246,30 @@ where
     PartSource::Stream(std::sync::Mutex::new(Box::pin(stream)))
 }
 
-pub(crate) use outbound::OutgoingPart as Part;
-pub(crate) use outbound::PartSource as Source;
-
 /// Builds an outgoing part.
-pub(crate) fn part(content_id: &str, content_type: &str, source: PartSource) -> Part {
-    Part { content_id: content_id.to_owned(), content_type: content_type.to_owned(), source }
+pub(crate) fn part(content_id: &str, content_type: &str, source: PartSource) -> OutgoingPart {
+    OutgoingPart { content_id: content_id.to_owned(), content_type: content_type.to_owned(), source }
+}
+
+/// An MTOM body being streamed by its task ([`MtomSend::spawn`]), and the attachments the
+/// application still writes into it: what a channel holds until the message is sent.
+pub(crate) struct StreamingBody {
+    task: tokio::task::JoinHandle<()>,
+    writers: Vec<std::sync::Arc<outbound::OutboundShared>>,
+}
+
+impl StreamingBody {
+    /// The channel is going away while the message may be unfinished: every attachment the
+    /// application is still writing fails with `error` (so the message fails on the wire and
+    /// the writer learns why), then the stream task is left to end on its own.
+    pub(crate) fn fail_unfinished(&self, error: &Error) {
+        for w in self.writers.iter().filter(|w| w.app_still_writing()) {
+            w.transport_failed(error.clone());
+        }
+    }
+
+    /// Waits until the stream task has ended (every chunk handed over or the message failed).
+    pub(crate) async fn finished(self) {
+        let _ = self.task.await;
+    }
 }

@@ -26,13 +26,11 @@ use tokio::task::JoinHandle;
 
 use super::body::OutBody;
 use super::{EndpointUrl, io_error, read_body_limited};
-use crate::attachment::MtomSend;
-use crate::attachment::outbound::OutboundShared;
+use crate::attachment::{MtomSend, StreamingBody};
 use crate::core::{ChannelCore, Direction};
 use crate::message::Message;
 use soapwire_proto::mtom::MtomContentType;
 use soapwire_proto::properties::MessageEncoding;
-use std::sync::Arc;
 
 type ResponseFuture = Pin<Box<dyn Future<Output = hyper::Result<Response<Incoming>>> + Send>>;
 
@@ -62,7 +60,7 @@ struct ClientState {
     /// Bytes sent so far of the message being written (`max_streamed_message_size`).
     streamed_bytes: u64,
     /// The task streaming an MTOM request, and the attachments the application writes.
-    streaming: Option<(JoinHandle<()>, Vec<Arc<OutboundShared>>)>,
+    streaming: Option<StreamingBody>,
     /// The last reply was MTOM: its attachments may still be on the connection.
     reply_streamed: bool,
 }
@@ -170,12 +168,10 @@ impl RequestChannel {
     }
 
     fn drop_connection(&self) {
-        if let Some((_task, writers)) = self.with(|s| s.streaming.take()) {
-            for w in writers.iter().filter(|w| w.app_still_writing()) {
-                w.transport_failed(Error::aborted(
-                    "the channel was closed or aborted while the attachment was being written",
-                ));
-            }
+        if let Some(streaming) = self.with(|s| s.streaming.take()) {
+            streaming.fail_unfinished(&Error::aborted(
+                "the channel was closed or aborted while the attachment was being written",
+            ));
         }
         let taken = self.with(|s| {
             s.response = None;
@@ -269,9 +265,8 @@ impl RequestChannel {
             let (tx, rx) = mpsc::channel(4);
             let request = self.build_request(message, OutBody::Stream(rx), Some(&job.content_type))?;
             let future = op.run("sending the request", send_timeout, self.dispatch(request)).await?;
-            let writers = job.writers();
-            let task = tokio::spawn(job.run(tx));
-            self.with(|s| s.streaming = Some((task, writers)));
+            let streaming = job.spawn(tx);
+            self.with(|s| s.streaming = Some(streaming));
             future
         } else {
             message.state_machine().write_started()?;

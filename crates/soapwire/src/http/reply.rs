@@ -22,8 +22,7 @@ use tokio::sync::{OwnedSemaphorePermit, oneshot, watch};
 use super::body::{BodyProgress, OutBody, TrackedBody};
 use super::listener::{Exchange, Listener, Reply};
 use super::monitor::ConnectionMonitor;
-use crate::attachment::MtomSend;
-use crate::attachment::outbound::OutboundShared;
+use crate::attachment::{MtomSend, StreamingBody};
 use crate::core::ChannelCore;
 use crate::message::Message;
 use soapwire_proto::mime::MultipartType;
@@ -41,7 +40,7 @@ struct ReplyState {
     /// The multipart parameters of an MTOM request.
     mtom: Option<MultipartType>,
     /// The task streaming an MTOM reply, while it runs.
-    streaming: Option<StreamingReply>,
+    streaming: Option<StreamingBody>,
     received: bool,
     /// A fault decided while receiving (mustUnderstand, version mismatch) that
     /// `send_fault_for_error` sends instead of a generic one.
@@ -321,8 +320,7 @@ impl ReplyChannel {
                 job.wait_for_start(self.properties.timeout(Timeout::Send)).await?;
                 let (tx, rx) = tokio::sync::mpsc::channel(4);
                 let content_type = job.content_type.clone();
-                let writers = job.writers();
-                (OutBody::Stream(rx), content_type, Some((job, tx, writers)))
+                (OutBody::Stream(rx), content_type, Some((job, tx)))
             } else {
                 (OutBody::full(bytes), soap::content_type(reply.envelope_version(), reply.action()), None)
             };
@@ -330,9 +328,9 @@ impl ReplyChannel {
         let respond = respond.ok_or_else(|| Error::invalid_operation("a reply was already sent on this channel"))?;
         let monitor = monitor.unwrap_or_default();
         reply.state_machine().write_started()?;
-        if let Some((job, tx, writers)) = streaming {
-            let task = tokio::spawn(job.run(tx));
-            self.with(|s| s.streaming = Some(StreamingReply { task, writers }));
+        if let Some((job, tx)) = streaming {
+            let streaming = job.spawn(tx);
+            self.with(|s| s.streaming = Some(streaming));
         }
         let (body, progress) = TrackedBody::new(out, monitor);
         let mut response = Response::new(body);
@@ -375,10 +373,8 @@ impl ReplyChannel {
         // attachment is closed, let the transmission finish first (it is bounded by the send
         // timeout per chunk, not by the close timeout, so large transfers can complete).
         if let Some(streaming) = self.with(|s| s.streaming.take()) {
-            for w in streaming.writers.iter().filter(|w| w.app_still_writing()) {
-                w.transport_failed(Error::aborted("the channel was closed while the attachment was being written"));
-            }
-            let _ = streaming.task.await;
+            streaming.fail_unfinished(&Error::aborted("the channel was closed while the attachment was being written"));
+            streaming.finished().await;
         }
         let r = self
             .core
@@ -447,12 +443,6 @@ impl ReplyChannel {
     pub fn transport_action(&self) -> Option<String> {
         self.with(|s| s.action.clone())
     }
-}
-
-/// The task that streams an MTOM reply, and the attachments the application writes into it.
-struct StreamingReply {
-    task: tokio::task::JoinHandle<()>,
-    writers: Vec<Arc<OutboundShared>>,
 }
 
 /// How much of an over-quota request body is read and discarded so that the fault can be
