@@ -33,6 +33,7 @@ pub mod channel;
 pub mod discovery;
 pub mod dpws;
 pub mod error;
+pub mod framing;
 pub mod mime;
 pub mod mtom;
 pub mod properties;

@@ -1,0 +1,1 @@
+//! .NET Binary XML ([MC-NBFX], [MC-NBFS], [MC-NBFSE]). (being written)

@@ -1,0 +1,1 @@
+//! .NET Message Framing ([MC-NMF]). (being written)
