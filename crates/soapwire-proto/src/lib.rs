@@ -17,13 +17,15 @@
 //! | [`attachment`] | WSDAPI attachment cores: outbound write/close/abort with `STG_S_BLOCK`, inbound read/close |
 //! | [`discovery`] | WS-Discovery 2005/04 and 1.1 messages with DPWS size limits, Types/Scopes matching, AppSequence, duplicate filter |
 //! | [`dpws`] | DPWS 2006/02 and 1.1 device metadata (ThisModel, ThisDevice, Relationship, `pub:Computer`): GetResponse writer and quota-bounded parser |
+//! | [`mtom`] | MTOM above MIME: content types, `xop:Include`, `cid:` hrefs, UTF-16 root parts |
+//! | [`framing`] | net.tcp: .NET Message Framing records and preamble rules, .NET Binary XML with static and session dictionaries |
 //! | [`udp`] | SOAP-over-UDP timing: the retransmission schedule and the `APP_MAX_DELAY` reply delay |
 //! | [`properties`] | channel and listener quotas and timeouts with their documented defaults |
 //!
 //! ## Non-features (for now)
-//! MTOM above the MIME layer (`xop:Include` resolution), binary XML, TCP framing, UDP sockets
-//! and the discovery runtime (multicast, device host, client) arrive with later work; see the
-//! project's `ARCHITECTURE.md`.
+//! Sockets, tasks and clocks: the runtime crate `soapwire` owns them. net.tcp security
+//! upgrades (NegotiateStream, TLS) and streamed (unsized) envelopes are not implemented; see
+//! the project's `ARCHITECTURE.md`.
 
 #![forbid(unsafe_code)]
 
