@@ -124,6 +124,19 @@ pub struct ChannelProperties {
     /// Limits of the MIME layer of received MTOM messages (part sizes, part count, header
     /// sizes); the envelope part is also bounded by `max_buffered_message_size`.
     pub mime_quotas: MimeQuotas,
+    /// `WS_CHANNEL_PROPERTY_MAX_SESSION_DICTIONARY_SIZE` (TCP and Unix sockets, binary session
+    /// encoding; default 2048 bytes of session strings). A peer that defines more is a
+    /// `WS_E_QUOTA_EXCEEDED` that faults the channel; on send, strings past it go inline.
+    pub max_session_dictionary_size: usize,
+    /// `WS_CHANNEL_PROPERTY_SEND_KEEP_ALIVES` (TCP; default `false`): `SO_KEEPALIVE` with
+    /// [`ChannelProperties::keep_alive_time`] and [`ChannelProperties::keep_alive_interval`].
+    pub send_keep_alives: bool,
+    /// `WS_CHANNEL_PROPERTY_KEEP_ALIVE_TIME` (TCP; default 2 hours): idle time before the first
+    /// keep-alive probe, when [`ChannelProperties::send_keep_alives`] is on.
+    pub keep_alive_time: Duration,
+    /// `WS_CHANNEL_PROPERTY_KEEP_ALIVE_INTERVAL` (TCP; default 1 second): time between
+    /// unanswered keep-alive probes.
+    pub keep_alive_interval: Duration,
 }
 
 /// `WS_ENCODING` for the HTTP binding: how a sent message is encoded.
@@ -142,12 +155,24 @@ pub enum MessageEncoding {
     MtomUtf16Le,
     /// `WS_ENCODING_XML_MTOM_UTF16BE`: MTOM whose envelope part is UTF-16 big-endian.
     MtomUtf16Be,
+    /// `WS_ENCODING_XML_BINARY_1`: .NET binary XML with the static dictionary only
+    /// (`application/soap+msbin1`; SOAP 1.2). Session bindings (net.tcp, Unix sockets) only.
+    Binary,
+    /// `WS_ENCODING_XML_BINARY_SESSION_1`: .NET binary XML with the in-band session dictionary
+    /// (`application/soap+msbinsession1`; SOAP 1.2), bounded by
+    /// [`ChannelProperties::max_session_dictionary_size`]. The default of the session bindings.
+    BinarySession,
 }
 
 impl MessageEncoding {
     /// True for the MTOM encodings.
     pub fn is_mtom(self) -> bool {
-        !matches!(self, MessageEncoding::TextUtf8)
+        matches!(self, MessageEncoding::MtomUtf8 | MessageEncoding::MtomUtf16Le | MessageEncoding::MtomUtf16Be)
+    }
+
+    /// True for the .NET binary XML encodings.
+    pub fn is_binary(self) -> bool {
+        matches!(self, MessageEncoding::Binary | MessageEncoding::BinarySession)
     }
 }
 
@@ -168,11 +193,23 @@ impl Default for ChannelProperties {
             no_delay: true,
             encoding: MessageEncoding::TextUtf8,
             mime_quotas: MimeQuotas::default(),
+            max_session_dictionary_size: 2048,
+            send_keep_alives: false,
+            keep_alive_time: Duration::from_secs(2 * 60 * 60),
+            keep_alive_interval: Duration::from_secs(1),
         }
     }
 }
 
 impl ChannelProperties {
+    /// The defaults of the session bindings (`WS_TCP_CHANNEL_BINDING` and the Unix-socket
+    /// analogue of the named-pipe binding): binary XML with a session dictionary, SOAP 1.2,
+    /// WS-Addressing 1.0. `no_delay` stays on (WWSAPI's default is off; soapwire turns Nagle's
+    /// algorithm off on every binding, as request/reply only loses latency to it).
+    pub fn session() -> ChannelProperties {
+        ChannelProperties { encoding: MessageEncoding::BinarySession, ..ChannelProperties::default() }
+    }
+
     /// The effective value of a timeout (`None` = `INFINITE`), honouring `enable_timeouts`.
     pub fn timeout(&self, which: Timeout) -> Option<Duration> {
         let i = which.index();
@@ -222,6 +259,10 @@ pub struct ListenerProperties {
     /// `WS_LISTENER_PROPERTY_CLOSE_TIMEOUT`: grace period for responses still being written
     /// when the listener closes (default 5 s).
     pub close_timeout: Duration,
+    /// `WS_LISTENER_PROPERTY_CONNECT_TIMEOUT` (TCP and Unix sockets; default 15 s): how long an
+    /// accepted connection may take to complete the .NET Message Framing preamble. The raw
+    /// accept itself waits for ever, as in WWSAPI.
+    pub connect_timeout: Duration,
     /// Accept both SOAP 1.1 and SOAP 1.2 requests on this listener, each reply channel taking
     /// the request's version (a soapwire extension; WWSAPI fixes one version per channel, and
     /// so does the default `false`: a request of the other version gets a `VersionMismatch`
@@ -239,6 +280,7 @@ impl Default for ListenerProperties {
             max_connections: 4096,
             header_read_timeout: DEFAULT_TIMEOUT,
             close_timeout: Duration::from_secs(5),
+            connect_timeout: Duration::from_secs(15),
             any_envelope_version: false,
         }
     }
@@ -271,5 +313,18 @@ mod tests {
     #[test]
     fn listener_close_timeout_defaults_to_5_seconds() {
         assert_eq!(ListenerProperties::default().close_timeout, Duration::from_secs(5));
+    }
+
+    #[test]
+    fn session_binding_defaults_follow_wwsapi() {
+        let p = ChannelProperties::session();
+        assert_eq!(p.encoding, MessageEncoding::BinarySession);
+        assert_eq!(p.max_session_dictionary_size, 2048);
+        assert_eq!(p.envelope_version, EnvelopeVersion::Soap12);
+        assert_eq!(p.addressing_version, AddressingVersion::V1_0);
+        assert!(!p.send_keep_alives);
+        assert_eq!(p.keep_alive_time, Duration::from_secs(7200));
+        assert_eq!(p.keep_alive_interval, Duration::from_secs(1));
+        assert_eq!(ListenerProperties::default().connect_timeout, Duration::from_secs(15));
     }
 }

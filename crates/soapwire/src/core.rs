@@ -356,3 +356,52 @@ impl ChannelCore {
         self.close_completed(outcome)
     }
 }
+
+/// The `mustUnderstand` check every binding runs on a received envelope: the addressing
+/// headers of the envelope's own WS-Addressing version and the headers the application
+/// declared (`understood`) are understood. On failure: the `MustUnderstand` fault to
+/// answer with, and the `WS_E_INVALID_FORMAT` error to return.
+pub(crate) fn check_must_understand(
+    envelope: &soapwire_proto::soap::Envelope,
+    understood: &std::sync::Mutex<Vec<soapwire_proto::xml::QName>>,
+) -> std::result::Result<(), Box<(soapwire_proto::soap::Fault, Error)>> {
+    use soapwire_proto::addressing::AddressingHeaders;
+    let addressing = AddressingHeaders::detect_version(&envelope.headers);
+    let understood = understood.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    envelope
+        .check_must_understand(|name| {
+            addressing.is_some_and(|v| AddressingHeaders::understands(name, v)) || understood.contains(name)
+        })
+        .map_err(|fault| {
+            let names: Vec<String> =
+                fault.not_understood.iter().map(|q| format!("{{{}}}{}", q.namespace, q.local)).collect();
+            let error = Error::invalid_format(format!("mustUnderstand header(s) not understood: {}", names.join(", ")));
+            Box::new((fault, error))
+        })
+}
+
+/// A listener's count of pending `accept_channel` calls, bounded by
+/// `max_accepting_channels` (one more is `WS_E_QUOTA_EXCEEDED`).
+#[derive(Debug, Default)]
+pub(crate) struct AcceptCount(std::sync::atomic::AtomicUsize);
+
+/// One pending accept; the count drops when it ends.
+pub(crate) struct AcceptTurn<'a>(&'a AcceptCount);
+
+impl Drop for AcceptTurn<'_> {
+    fn drop(&mut self) {
+        self.0.0.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+    }
+}
+
+impl AcceptCount {
+    /// Counts one more pending accept, unless `max` are pending already.
+    pub(crate) fn enter(&self, max: usize) -> Result<AcceptTurn<'_>> {
+        use std::sync::atomic::Ordering;
+        if self.0.fetch_add(1, Ordering::AcqRel) >= max {
+            self.0.fetch_sub(1, Ordering::AcqRel);
+            return Err(Error::quota_exceeded(format!("more than max_accepting_channels ({max}) accepts are pending")));
+        }
+        Ok(AcceptTurn(self))
+    }
+}

@@ -1,6 +1,6 @@
 //! # soapwire
 //!
-//! SOAP 1.1 / 1.2 and WS-Addressing over HTTP, with the channel, listener and message
+//! SOAP 1.1 / 1.2 and WS-Addressing over HTTP, net.tcp, Unix sockets and UDP, with the channel, listener and message
 //! semantics of the Windows Web Services API (WWSAPI, `webservices.h`): explicit states,
 //! `close` versus `abort`, every quota and timeout a property with the documented default,
 //! and errors that carry the exact `WS_E_*` `HRESULT`.
@@ -21,6 +21,10 @@
 //! | [`dpws::get_metadata`] | `IWSDDeviceProxy` (metadata) | fetches and decodes a device's DPWS metadata |
 //! | [`discovery::DiscoveryClient`] | `IWSDiscoveryProvider` | WS-Discovery Probe / Resolve on every interface, Hello / Bye stream |
 //! | [`discovery::DiscoveryTarget`] | `IWSDiscoveryPublisher` (host side) | Hello, answers to Probe / Resolve with one XAddr per interface, Bye |
+//! | [`session::SessionChannel`] | `WS_CHANNEL_TYPE_DUPLEX_SESSION` (TCP) | net.tcp ([MC-NMF], binary XML with session dictionary) or Unix-socket session, either end |
+//! | [`session::SessionListener`] | `WS_LISTENER` (TCP) | net.tcp / Unix-socket listener: preamble, framing faults, accept |
+//! | [`udp::UdpChannel`] | `WS_CHANNEL_TYPE_DUPLEX` (UDP) | SOAP over UDP, unicast or multicast, with the retransmission schedule |
+//! | [`udp::UdpListener`] / [`udp::UdpInputChannel`] | `WS_CHANNEL_TYPE_INPUT` (UDP) | one datagram per accepted channel, duplicates dropped, replies to the source |
 //! | [`Error`] | `WS_ERROR` + `HRESULT` | `kind()`, `hresult()`, strings, received fault |
 //!
 //! ```no_run
@@ -42,7 +46,8 @@
 //! [`attachment`] module.
 //!
 //! ## Non-features (for now)
-//! HTTPS, TCP (net.tcp), the UDP channel binding and streamed input of the envelope arrive with later work.
+//! HTTPS, net.tcp security (NegotiateStream, TLS upgrades), MTOM on sessions and UDP, and
+//! streamed input of the envelope arrive with later work.
 
 #![forbid(unsafe_code)]
 
@@ -52,12 +57,15 @@ pub mod discovery;
 pub mod dpws;
 mod http;
 mod message;
+pub mod session;
+pub mod udp;
 
 pub use attachment::{InboundAttachment, OutboundAttachment};
 pub use http::client::RequestChannel;
 pub use http::listener::Listener;
 pub use http::reply::ReplyChannel;
 pub use message::Message;
+pub use session::{SessionChannel, SessionListener};
 pub use soapwire_proto;
 pub use soapwire_proto::addressing::{AddressingHeaders, AddressingVersion, EndpointReference};
 pub use soapwire_proto::channel::{ChannelState, ListenerState, MessageState};
@@ -65,3 +73,4 @@ pub use soapwire_proto::error::{Error, ErrorKind, Hresult, Result};
 pub use soapwire_proto::properties::{ChannelProperties, ListenerProperties, MessageEncoding, Timeout, TransferMode};
 pub use soapwire_proto::soap::{EnvelopeVersion, Fault, FaultCode, Header};
 pub use soapwire_proto::xml::{QName, ReaderQuotas, XmlEvent, XmlReader, XmlWriter};
+pub use udp::{UdpChannel, UdpInputChannel, UdpListener};

@@ -130,6 +130,10 @@ impl RequestChannel {
     /// connection is made by the first request.
     pub async fn open(&self, url: &str) -> Result<()> {
         self.core.open_started()?;
+        if self.properties.encoding.is_binary() {
+            let e = Error::new(ErrorKind::InvalidArgument, "binary XML encodings need a session binding (net.tcp)");
+            return self.core.open_completed(Err(e));
+        }
         let parsed = EndpointUrl::parse(url);
         let outcome = parsed.map(|u| self.with(|s| s.url = Some(u)));
         self.core.open_completed(outcome)

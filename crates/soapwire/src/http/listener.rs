@@ -107,7 +107,7 @@ pub struct Listener {
     properties: ListenerProperties,
     inner: Mutex<ListenerInner>,
     open_channels: Arc<Semaphore>,
-    accepting: AtomicUsize,
+    accepting: crate::core::AcceptCount,
     connections: Arc<AtomicUsize>,
     wsdl: Mutex<Option<Arc<str>>>,
     handler: Mutex<Option<Handler>>,
@@ -146,7 +146,7 @@ impl Listener {
             properties,
             inner: Mutex::new(fresh_inner()),
             open_channels: Arc::new(Semaphore::new(open)),
-            accepting: AtomicUsize::new(0),
+            accepting: crate::core::AcceptCount::default(),
             connections: Arc::new(AtomicUsize::new(0)),
             wsdl: Mutex::new(None),
             handler: Mutex::new(None),
@@ -241,6 +241,12 @@ impl Listener {
     }
 
     async fn bind_and_serve(&self, url: &str) -> Result<()> {
+        if self.properties.channel.encoding.is_binary() {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                "binary XML encodings need a session binding (net.tcp)",
+            ));
+        }
         let parsed = EndpointUrl::parse(url)?;
         if parsed.path_and_query.contains('?') {
             return Err(Error::new(ErrorKind::InvalidEndpointUrl, "a listener URL has no query"));
@@ -291,14 +297,8 @@ impl Listener {
             Ok::<_, Error>((s.queue.clone(), s.accepts.clone()))
         })?;
         let queue = queue.ok_or_else(|| Error::invalid_operation("the listener is not open"))?;
-        let max = self.properties.max_accepting_channels;
-        if self.accepting.fetch_add(1, Ordering::AcqRel) >= max {
-            self.accepting.fetch_sub(1, Ordering::AcqRel);
-            return Err(Error::quota_exceeded(format!("more than max_accepting_channels ({max}) accepts are pending")));
-        }
-        let outcome = self.accept_into(channel, queue, accepts).await;
-        self.accepting.fetch_sub(1, Ordering::AcqRel);
-        outcome
+        let _turn = self.accepting.enter(self.properties.max_accepting_channels)?;
+        self.accept_into(channel, queue, accepts).await
     }
 
     async fn accept_into(&self, channel: &ReplyChannel, queue: Queue, accepts: CancellationToken) -> Result<()> {

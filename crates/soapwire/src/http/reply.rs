@@ -11,7 +11,6 @@ use std::sync::{Arc, Mutex};
 
 use http::{HeaderValue, Response, StatusCode, header};
 use hyper::body::Incoming;
-use soapwire_proto::addressing::AddressingHeaders;
 use soapwire_proto::channel::{ChannelCall, ChannelState};
 use soapwire_proto::properties::{ChannelProperties, Timeout};
 use soapwire_proto::soap::{self, Envelope, EnvelopeVersion, Fault, FaultCode};
@@ -210,18 +209,10 @@ impl ReplyChannel {
                 (envelope, None)
             }
         };
-        let addressing = AddressingHeaders::detect_version(&envelope.headers);
-        let understood = self.understood.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        if let Err(fault) = envelope.check_must_understand(|name| {
-            addressing.is_some_and(|v| AddressingHeaders::understands(name, v)) || understood.contains(name)
-        }) {
-            let names: Vec<String> =
-                fault.not_understood.iter().map(|q| format!("{{{}}}{}", q.namespace, q.local)).collect();
+        if let Err(rejected) = crate::core::check_must_understand(&envelope, &self.understood) {
+            let (fault, error) = *rejected;
             self.with(|s| s.receive_fault = Some(fault));
-            return Err(Error::invalid_format(format!(
-                "mustUnderstand header(s) not understood: {}",
-                names.join(", ")
-            )));
+            return Err(error);
         }
         message.set_envelope_version(version);
         message.fill_from(envelope, action, &self.properties.reader_quotas)?;
