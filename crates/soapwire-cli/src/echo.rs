@@ -13,7 +13,9 @@ use std::sync::Arc;
 use base64::Engine as _;
 use bytes::Bytes;
 use sha2::Digest as _;
+use soapwire::session::{SessionChannel, SessionListener};
 use soapwire::soapwire_proto::mtom;
+use soapwire::udp::{UdpInputChannel, UdpListener};
 use soapwire::{
     Error, ErrorKind, Listener, ListenerProperties, Message, QName, ReaderQuotas, ReplyChannel, XmlEvent, XmlWriter,
 };
@@ -71,7 +73,7 @@ pub(crate) async fn serve_channel(channel: ReplyChannel, options: EchoOptions) {
     let mut request = channel.new_message();
     match channel.receive_message(&mut request).await {
         Ok(true) => {
-            let outcome = match answer(&channel, &request, options).await {
+            let outcome = match answer(&channel.properties().reader_quotas, &request, options).await {
                 Ok(mut reply) => channel.send_reply(&mut reply).await,
                 Err(e) => channel.send_fault_for_error(Some(&request), &e).await,
             };
@@ -94,6 +96,125 @@ pub(crate) async fn serve_channel(channel: ReplyChannel, options: EchoOptions) {
     }
     if let Err(e) = channel.close().await {
         tracing::debug!("closing the channel: {e}");
+    }
+}
+
+/// Opens a session listener (net.tcp or Unix socket) for the echo service at `url` and
+/// serves every accepted session on its own task until the listener closes.
+pub(crate) async fn open_session(
+    url: &str,
+    properties: ListenerProperties,
+    options: EchoOptions,
+) -> soapwire::Result<Arc<SessionListener>> {
+    let listener = Arc::new(SessionListener::new(properties));
+    listener.open(url).await?;
+    let accepting = listener.clone();
+    tokio::spawn(async move {
+        loop {
+            let channel = SessionChannel::for_listener(&accepting);
+            match accepting.accept_channel(&channel).await {
+                Ok(()) => {
+                    tokio::spawn(serve_session(channel, options));
+                }
+                Err(e) if matches!(e.kind(), ErrorKind::OperationAborted | ErrorKind::ObjectFaulted) => return,
+                Err(e) if e.kind() == ErrorKind::InvalidOperation => return,
+                Err(e) => tracing::debug!("accepting a session failed: {e}"),
+            }
+        }
+    });
+    Ok(listener)
+}
+
+/// Serves one session: requests in order until the client ends the session (End record),
+/// then a graceful close. MTOM does not travel on sessions, so `echoData` answers inline
+/// and `download` is refused with a fault.
+pub(crate) async fn serve_session(channel: SessionChannel, options: EchoOptions) {
+    loop {
+        let mut request = channel.new_message();
+        match channel.receive_message(&mut request).await {
+            Ok(true) => {
+                let outcome = match answer_inline(&channel.properties().reader_quotas, &request, options).await {
+                    Ok(mut reply) => channel.send_message(&mut reply).await,
+                    Err(e) => channel.send_fault_for_error(Some(&request), &e).await,
+                };
+                if let Err(e) = outcome {
+                    tracing::debug!("sending the reply failed: {e}");
+                    break;
+                }
+            }
+            Ok(false) => break,
+            Err(e) if e.kind() == ErrorKind::InvalidFormat && channel.state() == soapwire::ChannelState::Open => {
+                tracing::debug!("bad request: {e}");
+                if let Err(e2) = channel.send_fault_for_error(None, &e).await {
+                    tracing::debug!("sending the fault failed: {e2}");
+                    break;
+                }
+            }
+            Err(e) => {
+                tracing::debug!("receiving from the session failed: {e}");
+                break;
+            }
+        }
+    }
+    if let Err(e) = channel.close().await {
+        tracing::debug!("closing the session: {e}");
+    }
+}
+
+/// Opens a SOAP-over-UDP listener for the echo service at `url` (`soap.udp://host:port`,
+/// unicast or a multicast group). Each datagram is one request; the reply goes back to the
+/// datagram's source (UDP's anonymous reply address) with the unicast retransmission
+/// schedule. `echoData` answers inline and `download` is refused: MTOM is HTTP only.
+pub(crate) async fn open_udp(
+    url: &str,
+    properties: ListenerProperties,
+    options: EchoOptions,
+) -> soapwire::Result<Arc<UdpListener>> {
+    let listener = Arc::new(UdpListener::new(properties));
+    listener.open(url).await?;
+    let accepting = listener.clone();
+    tokio::spawn(async move {
+        loop {
+            let channel = UdpInputChannel::new(&accepting);
+            match accepting.accept_channel(&channel).await {
+                Ok(()) => {
+                    tokio::spawn(async move {
+                        let mut request = channel.new_message();
+                        match channel.receive_message(&mut request).await {
+                            Ok(true) => {
+                                let quotas = &channel.properties().reader_quotas;
+                                let sent = match answer_inline(quotas, &request, options).await {
+                                    Ok(mut reply) => channel.send_reply(&mut reply).await,
+                                    Err(e) => channel.send_fault_for_error(Some(&request), &e).await,
+                                };
+                                if let Err(e) = sent {
+                                    tracing::debug!("sending the UDP reply failed: {e}");
+                                }
+                            }
+                            Ok(false) => {}
+                            Err(e) => tracing::debug!("bad UDP request: {e}"),
+                        }
+                        let _ = channel.close().await;
+                    });
+                }
+                Err(e) if matches!(e.kind(), ErrorKind::OperationAborted | ErrorKind::ObjectFaulted) => return,
+                Err(e) if e.kind() == ErrorKind::InvalidOperation => return,
+                Err(e) => tracing::debug!("accepting a UDP message failed: {e}"),
+            }
+        }
+    });
+    Ok(listener)
+}
+
+/// [`answer`] for bindings without MTOM (sessions, UDP): an operation whose reply would
+/// carry an attachment (`download`) is `WS_E_NOT_SUPPORTED`, answered with a fault.
+async fn answer_inline(quotas: &ReaderQuotas, request: &Message, options: EchoOptions) -> soapwire::Result<Message> {
+    match answer(quotas, request, EchoOptions { mtom: false, ..options }).await? {
+        reply if reply.wants_mtom() => Err(Error::new(
+            ErrorKind::NotSupported,
+            "this operation answers with an MTOM attachment, which travels over HTTP only",
+        )),
+        reply => Ok(reply),
     }
 }
 
@@ -146,11 +267,10 @@ enum Parameter {
 
 /// Computes the reply for a request, or the error to fault with.
 pub(crate) async fn answer(
-    channel: &ReplyChannel,
+    quotas: &ReaderQuotas,
     request: &Message,
     options: EchoOptions,
 ) -> soapwire::Result<Message> {
-    let quotas = &channel.properties().reader_quotas;
     let (root, parameter) = read_call(request, quotas)?;
     let operation = Operation::of(request.action(), root.as_ref())?;
     match &root {
@@ -165,7 +285,7 @@ pub(crate) async fn answer(
         }
         None => return Err(Error::invalid_format(format!("the body has no {{{NS}}}{} element", operation.element()))),
     }
-    let mut reply = channel.new_message();
+    let mut reply = Message::new(request.envelope_version(), request.addressing_version());
     let mut w = XmlWriter::with_capacity(256);
     let action = match operation {
         Operation::Echo => {

@@ -16,8 +16,8 @@ use anyhow::Context as _;
 use bytes::Bytes;
 use clap::{Parser, Subcommand, ValueEnum};
 use soapwire::{
-    AddressingVersion, ChannelProperties, EnvelopeVersion, ErrorKind, ListenerProperties, Message, RequestChannel,
-    Timeout,
+    AddressingVersion, ChannelProperties, EnvelopeVersion, ErrorKind, ListenerProperties, Message, MessageEncoding,
+    RequestChannel, Timeout,
 };
 
 #[derive(Parser)]
@@ -62,9 +62,16 @@ enum Command {
 enum Service {
     /// The echo service of shared/peers/common/echo.wsdl (SOAP 1.1 and 1.2 on one endpoint).
     Echo {
-        /// Where to listen, e.g. http://127.0.0.1:8080/echo (port 0 picks a free port).
+        /// Where to listen (repeatable; port 0 picks a free port): http://127.0.0.1:8080/echo,
+        /// net.tcp://127.0.0.1:8808/echo (.NET Message Framing, as WCF's NetTcpBinding),
+        /// net.unix:///path/to/socket (the same framing on a Unix socket) or
+        /// soap.udp://127.0.0.1:3703 (SOAP over UDP; replies go to the datagram's source).
         #[arg(long, default_value = "http://127.0.0.1:8080/echo")]
-        listen: String,
+        listen: Vec<String>,
+        /// The message encoding of the net.tcp and net.unix endpoints (a session that asks for
+        /// another one is refused with the ContentTypeInvalid framing fault, as WCF does).
+        #[arg(long, value_enum, default_value = "binary-session")]
+        encoding: EncodingArg,
         /// Receive timeout for request bodies, in seconds.
         #[arg(long, default_value_t = 30.0)]
         receive_timeout: f64,
@@ -81,6 +88,34 @@ enum Service {
     },
 }
 
+/// The message encodings of the session bindings.
+#[derive(Clone, Copy, ValueEnum)]
+enum EncodingArg {
+    /// .NET binary XML with the session dictionary (`application/soap+msbinsession1`,
+    /// WCF's NetTcpBinding default).
+    BinarySession,
+    /// .NET binary XML, static dictionary only (`application/soap+msbin1`).
+    Binary,
+    /// UTF-8 text (`application/soap+xml`).
+    Text,
+}
+
+impl EncodingArg {
+    fn encoding(self) -> MessageEncoding {
+        match self {
+            EncodingArg::BinarySession => MessageEncoding::BinarySession,
+            EncodingArg::Binary => MessageEncoding::Binary,
+            EncodingArg::Text => MessageEncoding::TextUtf8,
+        }
+    }
+}
+
+/// True if `url` names a session endpoint (net.tcp or net.unix).
+fn is_session_url(url: &str) -> bool {
+    let lower = url.to_ascii_lowercase();
+    lower.starts_with("net.tcp://") || lower.starts_with("net.unix://")
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 enum AddressingArg {
     /// No WS-Addressing headers (transport addressing).
@@ -95,7 +130,8 @@ enum AddressingArg {
 
 #[derive(clap::Args)]
 struct CallArgs {
-    /// The endpoint, e.g. http://127.0.0.1:8080/echo
+    /// The endpoint, e.g. http://127.0.0.1:8080/echo, or soap.udp://host:port/path (SOAP over
+    /// UDP: the reply is the first message whose RelatesTo names the request).
     url: String,
     /// The action (SOAPAction / action parameter / wsa:Action).
     #[arg(long)]
@@ -130,6 +166,9 @@ struct CallArgs {
     /// Send the request MTOM even without attachments.
     #[arg(long)]
     mtom: bool,
+    /// The message encoding on net.tcp and net.unix sessions.
+    #[arg(long, value_enum, default_value = "binary-session")]
+    encoding: EncodingArg,
 }
 
 fn main() -> ExitCode {
@@ -158,10 +197,10 @@ fn main() -> ExitCode {
     runtime.block_on(async {
         match cli.command {
             Command::Serve {
-                service: Service::Echo { listen, receive_timeout, max_message_size, mtom, max_echo_bytes },
+                service: Service::Echo { listen, encoding, receive_timeout, max_message_size, mtom, max_echo_bytes },
             } => {
                 let options = echo::EchoOptions { mtom, max_echo_bytes };
-                report(serve_echo(&listen, receive_timeout, max_message_size, options).await)
+                report(serve_echo(&listen, encoding, receive_timeout, max_message_size, options).await)
             }
             Command::Call(args) => call(args).await,
             Command::Demo => report(demo::run().await),
@@ -183,7 +222,8 @@ fn report(r: anyhow::Result<()>) -> ExitCode {
 }
 
 async fn serve_echo(
-    listen: &str,
+    listen: &[String],
+    encoding: EncodingArg,
     receive_timeout: f64,
     max_message_size: usize,
     options: echo::EchoOptions,
@@ -191,12 +231,42 @@ async fn serve_echo(
     let mut properties = ListenerProperties::default();
     properties.channel.set_timeout(Timeout::Receive, Some(std::time::Duration::from_secs_f64(receive_timeout)));
     properties.channel.max_buffered_message_size = max_message_size;
-    let listener = echo::open(listen, properties, options).await.with_context(|| format!("opening {listen}"))?;
-    println!("listening on {}", listener.url().unwrap_or_default());
+    let mut session_properties = properties.clone();
+    session_properties.channel.encoding = encoding.encoding();
+    let mut http = Vec::new();
+    let mut sessions = Vec::new();
+    let mut udp = Vec::new();
+    for url in listen {
+        if url.to_ascii_lowercase().starts_with("soap.udp://") {
+            let listener =
+                echo::open_udp(url, properties.clone(), options).await.with_context(|| format!("opening {url}"))?;
+            println!("listening on {}", listener.url().unwrap_or_default());
+            udp.push(listener);
+        } else if is_session_url(url) {
+            let listener = echo::open_session(url, session_properties.clone(), options)
+                .await
+                .with_context(|| format!("opening {url}"))?;
+            println!("listening on {}", listener.url().unwrap_or_default());
+            sessions.push(listener);
+        } else {
+            let listener =
+                echo::open(url, properties.clone(), options).await.with_context(|| format!("opening {url}"))?;
+            println!("listening on {}", listener.url().unwrap_or_default());
+            http.push(listener);
+        }
+    }
     use std::io::Write as _;
     std::io::stdout().flush()?;
     tokio::signal::ctrl_c().await?;
-    listener.close().await?;
+    for listener in http {
+        listener.close().await?;
+    }
+    for listener in sessions {
+        listener.close().await?;
+    }
+    for listener in udp {
+        listener.close().await?;
+    }
     Ok(())
 }
 
@@ -262,6 +332,12 @@ async fn call_inner(args: &CallArgs) -> Result<Bytes, CallError> {
     properties.max_buffered_message_size = args.max_message_size;
     properties.reader_quotas.max_total_bytes = properties.reader_quotas.max_total_bytes.max(args.max_message_size);
     properties.set_all_timeouts(Some(std::time::Duration::from_secs_f64(args.timeout)));
+    if args.url.get(..11).is_some_and(|scheme| scheme.eq_ignore_ascii_case("soap.udp://")) {
+        return call_udp(args, properties, body).await;
+    }
+    if is_session_url(&args.url) {
+        return call_session(args, properties, body).await;
+    }
     let channel = RequestChannel::new(properties);
     channel.open(&args.url).await?;
     let mut request = Message::new(version, addressing);
@@ -286,6 +362,66 @@ async fn call_inner(args: &CallArgs) -> Result<Bytes, CallError> {
     outcome?;
     closed?;
     Ok(Bytes::from(reply.body_xml_standalone()))
+}
+
+/// `call` over SOAP-over-UDP (`UdpChannel`): one request, the first reply related to it.
+/// A whole envelope given as the body must carry its own `wsa:MessageID`.
+async fn call_udp(args: &CallArgs, properties: ChannelProperties, body: Bytes) -> Result<Bytes, CallError> {
+    refuse_attachments(args, "soap.udp")?;
+    let channel = soapwire::udp::UdpChannel::new(properties);
+    channel.open(&args.url).await?;
+    let mut request = inline_request(args, channel.properties(), body)?;
+    let mut reply = Message::new(request.envelope_version(), channel.properties().addressing_version);
+    let outcome = channel.request_reply(&mut request, &mut reply).await;
+    let closed = channel.close().await;
+    outcome?;
+    closed?;
+    Ok(Bytes::from(reply.body_xml_standalone()))
+}
+
+/// `call` over a net.tcp or net.unix session: open (preamble), one request/reply, then a
+/// graceful close (End records both ways).
+async fn call_session(args: &CallArgs, properties: ChannelProperties, body: Bytes) -> Result<Bytes, CallError> {
+    refuse_attachments(args, "net.tcp and net.unix")?;
+    let mut properties = properties;
+    properties.encoding = args.encoding.encoding();
+    let channel = soapwire::session::SessionChannel::new(properties);
+    channel.open(&args.url).await?;
+    let mut request = inline_request(args, channel.properties(), body)?;
+    let mut reply = channel.new_message();
+    let outcome = channel.request_reply(&mut request, &mut reply).await;
+    let closed = channel.close().await;
+    outcome?;
+    closed?;
+    Ok(Bytes::from(reply.body_xml_standalone()))
+}
+
+/// Bindings that carry whole envelopes only: `--attach`, `--mtom` and `--save-attachments`
+/// are refused up front.
+fn refuse_attachments(args: &CallArgs, binding: &str) -> Result<(), CallError> {
+    if !args.attach.is_empty() || args.mtom || args.save_attachments.is_some() {
+        return Err(CallError::Local(anyhow::anyhow!("attachments and MTOM are not available over {binding}")));
+    }
+    Ok(())
+}
+
+/// The request of `call` for a binding without attachments: the body as Body content, or
+/// sent as it is when it is a whole envelope.
+fn inline_request(args: &CallArgs, properties: &ChannelProperties, body: Bytes) -> Result<Message, CallError> {
+    let mut request = match whole_envelope_version(&body) {
+        Some(envelope_version) => {
+            let mut m = Message::new(envelope_version, properties.addressing_version);
+            m.initialize_raw_envelope(body, Some(&args.action))?;
+            m
+        }
+        None => {
+            let mut m = Message::new(properties.envelope_version, properties.addressing_version);
+            m.initialize_request(&args.action, body)?;
+            m
+        }
+    };
+    request.set_mtom(false);
+    Ok(request)
 }
 
 /// The version of `bytes` if its root element is a SOAP Envelope.

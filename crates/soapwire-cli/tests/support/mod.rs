@@ -87,6 +87,9 @@ pub(crate) enum Peer {
     Zeep,
     /// node-soap 1.13 (npm `soap`) in `$PEERS_PREFIX/node`.
     NodeSoap,
+    /// pynettcp 0.1 (Python net.tcp client, byte-exact with WCF) in `$PEERS_PREFIX/venv`.
+    #[allow(dead_code)] // used by tests/nettcp.rs, not by every test binary
+    PyNetTcp,
 }
 
 impl Peer {
@@ -95,6 +98,7 @@ impl Peer {
             Peer::Gsoap => "gSOAP",
             Peer::Zeep => "zeep",
             Peer::NodeSoap => "node-soap",
+            Peer::PyNetTcp => "pynettcp",
         }
     }
 
@@ -124,6 +128,15 @@ impl Peer {
                 file(peers_dir().join("node-soap/echo_server.js"));
                 file(peers_dir().join("node-soap/client.sh"));
                 need.push(("`node` on PATH".to_string(), find_on_path("node").is_some()));
+            }
+            Peer::PyNetTcp => {
+                file(prefix.join("venv/bin/python"));
+                file(peers_dir().join("nettcp/pynettcp_echo_client.py"));
+                file(peers_dir().join("nettcp/pynettcp_echo_server.py"));
+                let lib = prefix.join("venv/lib");
+                let ok = std::fs::read_dir(&lib)
+                    .is_ok_and(|dirs| dirs.flatten().any(|d| d.path().join("site-packages/pynettcp").is_dir()));
+                need.push((format!("pynettcp in {}", lib.display()), ok));
             }
         }
         need.into_iter().filter(|(_, ok)| !ok).map(|(what, _)| what).collect()
@@ -516,6 +529,55 @@ pub(crate) fn start_soapwire_echo_with(extra: &[&str]) -> EchoServer {
     let url = parse_listening_line(&line)
         .unwrap_or_else(|why| panic!("soapwire serve: bad first stdout line {line:?}: {why}\n{}", proc.logs()));
     EchoServer { url11: url.clone(), url12: url, proc }
+}
+
+/// Starts `soapwire serve echo` with `args` (its `--listen` flags among them) and waits for
+/// one `listening on URL` line per `--listen`; returns the process and the URLs in order.
+#[allow(dead_code)] // used by tests/nettcp.rs
+pub(crate) fn start_soapwire_serve(args: &[&str]) -> (Proc, Vec<String>) {
+    let mut cmd = Command::new(soapwire_exe());
+    cmd.args(["serve", "echo"]).args(args);
+    let mut proc = Proc::spawn("soapwire serve echo", cmd);
+    let count = args.iter().filter(|a| **a == "--listen").count().max(1);
+    let mut urls = Vec::new();
+    for _ in 0..count {
+        let line = proc.first_line();
+        let url = line
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("soapwire serve: bad stdout line {line:?}\n{}", proc.logs()));
+        urls.push(url.to_string());
+    }
+    (proc, urls)
+}
+
+/// A Python script of the peers' venv: `venv/bin/python interop/peers/SCRIPT ARGS...`.
+#[allow(dead_code)] // used by tests/nettcp.rs
+pub(crate) fn python_peer(name: &str, script: &str, args: &[&str]) -> Run {
+    let mut cmd = Command::new(peers_prefix().join("venv/bin/python"));
+    cmd.arg(peers_dir().join(script)).args(args);
+    run(name, cmd, None)
+}
+
+/// Starts `interop/peers/nettcp/pynettcp_echo_server.py` (a net.tcp responder on pynettcp's
+/// codecs) and returns it with its `net.tcp://127.0.0.1:PORT/echo` URL.
+#[allow(dead_code)] // used by tests/nettcp.rs
+pub(crate) fn start_pynettcp_echo_server(scratch: &ScratchDir) -> (Proc, String) {
+    let port_file = scratch.path().join("pynettcp.port");
+    let mut cmd = Command::new(peers_prefix().join("venv/bin/python"));
+    cmd.arg(peers_dir().join("nettcp/pynettcp_echo_server.py")).arg(&port_file);
+    let mut proc = Proc::spawn("pynettcp echo server", cmd);
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(port) = std::fs::read_to_string(&port_file).ok().and_then(|p| p.trim().parse::<u16>().ok()) {
+            if proc.wait_port(port) {
+                return (proc, format!("net.tcp://127.0.0.1:{port}/echo"));
+            }
+        }
+        if std::time::Instant::now() > deadline {
+            panic!("the pynettcp echo server did not start\n{}", proc.logs());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 /// Parses `listening on http://127.0.0.1:PORT/echo`; returns the URL.
