@@ -510,3 +510,99 @@ async fn sending_a_message_over_the_buffered_quota_is_quota_exceeded_and_nothing
     let _ = channel.close().await;
     listener.close().await.unwrap();
 }
+
+/// What a hostile initiator sends after a good binary-session preamble, and the error the
+/// server's receive must report.
+fn hostile_cases() -> Vec<(&'static str, Vec<u8>, ErrorKind)> {
+    let sized = |payload: Vec<u8>| {
+        let mut out = vec![0x06];
+        let mut n = payload.len();
+        loop {
+            let b = (n & 0x7F) as u8;
+            n >>= 7;
+            if n == 0 {
+                out.push(b);
+                break;
+            }
+            out.push(b | 0x80);
+        }
+        out.extend_from_slice(&payload);
+        out
+    };
+    let mut big_table = vec![0xB8, 0x17, 0xB5, 0x17]; // StringTable of 3000 bytes: one 2997-byte string
+    big_table.extend(std::iter::repeat_n(b'x', 2997));
+    big_table.extend_from_slice(&[0x56, 0x02, 0x01]);
+    vec![
+        ("an unknown record type", vec![0x55], ErrorKind::InvalidFormat),
+        ("a truncated envelope, then FIN", vec![0x06, 0x10, 0x01, 0x02, 0x03], ErrorKind::InvalidFormat),
+        // Empty StringTable, then <s:{session string 3}>: never defined.
+        ("an undefined session dictionary id", sized(vec![0x00, 0x56, 0x07, 0x01]), ErrorKind::InvalidFormat),
+        // Empty StringTable, then <s:{static id 0x3FFE}>: past the static dictionary.
+        ("a static dictionary id out of range", sized(vec![0x00, 0x56, 0xFE, 0x7F, 0x01]), ErrorKind::InvalidFormat),
+        ("a StringTable past max_session_dictionary_size", sized(big_table), ErrorKind::QuotaExceeded),
+        ("an envelope length past the quota", vec![0x06, 0xFF, 0xFF, 0xFF, 0xFF, 0x07], ErrorKind::QuotaExceeded),
+        ("a second preamble mid-session", vec![0x00, 0x01, 0x00], ErrorKind::InvalidFormat),
+    ]
+}
+
+#[tokio::test]
+async fn hostile_records_after_the_preamble_fault_the_session_with_a_clear_error_and_the_listener_serves_on() {
+    let listener = Arc::new(SessionListener::new(listener_properties(MessageEncoding::BinarySession)));
+    listener.open("net.tcp://127.0.0.1:0/svc").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let url = listener.url().unwrap();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    {
+        let listener = listener.clone();
+        tokio::spawn(async move {
+            loop {
+                let channel = SessionChannel::for_listener(&listener);
+                if listener.accept_channel(&channel).await.is_err() {
+                    return;
+                }
+                let tx = tx.clone();
+                tokio::spawn(async move {
+                    loop {
+                        let mut m = channel.new_message();
+                        match channel.receive_message(&mut m).await {
+                            Ok(true) => {
+                                let mut reply = channel.new_message();
+                                reply.initialize_reply(&m, "urn:echoed", m.body_xml().clone()).unwrap();
+                                channel.send_message(&mut reply).await.unwrap();
+                            }
+                            Ok(false) => {
+                                let _ = tx.send(None);
+                                break;
+                            }
+                            Err(e) => {
+                                let _ = tx.send(Some((e.kind(), channel.state())));
+                                break;
+                            }
+                        }
+                    }
+                    let _ = channel.close().await;
+                });
+            }
+        });
+    }
+    for (what, bytes, expected) in hostile_cases() {
+        let mut s = TcpStream::connect(addr).await.unwrap();
+        s.write_all(&[preamble(&url, 0x08), bytes].concat()).await.unwrap();
+        if what.contains("truncated") {
+            s.shutdown().await.unwrap();
+        }
+        let got = tokio::time::timeout(Duration::from_secs(5), rx.recv()).await.expect(what).unwrap();
+        assert_eq!(got, Some((expected, ChannelState::Faulted)), "{what}");
+        // The connection is dropped: the initiator reads the ack, maybe a fault record, then
+        // the end of the stream (or a reset).
+        let mut rest = Vec::new();
+        let _ = tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut rest)).await.expect(what);
+        assert_eq!(rest.first(), Some(&0x0B), "{what}: {rest:?}");
+        // Others are still served.
+        round_trips(&url, MessageEncoding::BinarySession).await;
+        assert_eq!(rx.recv().await.unwrap(), None, "the good session ended with WS_S_END");
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(listener.connection_count(), 0, "every connection was released");
+    listener.close().await.unwrap();
+}

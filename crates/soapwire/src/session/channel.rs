@@ -97,6 +97,13 @@ impl Reader {
             self.buf.reserve(16 * 1024);
             let n = self.io.read_buf(&mut self.buf).await.map_err(|e| io_error(e, "reading from the session"))?;
             if n == 0 {
+                if !self.buf.is_empty() {
+                    return Err(Error::invalid_format(format!(
+                        "truncated record: the connection closed {} bytes into a record",
+                        self.buf.len()
+                    ))
+                    .into());
+                }
                 return Err(Error::new(
                     ErrorKind::EndpointDisconnected,
                     "the peer closed the connection without ending the session (no End record)",
