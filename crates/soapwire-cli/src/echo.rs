@@ -132,6 +132,16 @@ pub(crate) async fn serve_session(channel: SessionChannel, options: EchoOptions)
     loop {
         let mut request = channel.new_message();
         match channel.receive_message(&mut request).await {
+            Ok(true) if request.action() == Some(MEX_GET_ACTION) => {
+                let outcome = match metadata_reply(&request, channel.via().as_deref().unwrap_or_default()) {
+                    Ok(mut reply) => channel.send_message(&mut reply).await,
+                    Err(e) => channel.send_fault_for_error(Some(&request), &e).await,
+                };
+                if let Err(e) = outcome {
+                    tracing::debug!("sending the metadata failed: {e}");
+                    break;
+                }
+            }
             Ok(true) => {
                 let outcome = match answer_inline(&channel.properties().reader_quotas, &request, options).await {
                     Ok(mut reply) => channel.send_message(&mut reply).await,
@@ -204,6 +214,64 @@ pub(crate) async fn open_udp(
         }
     });
     Ok(listener)
+}
+
+/// WS-Transfer Get, as WCF's `IMetadataExchange` (MEX) endpoints answer it: what
+/// `svcutil` and `python -m pynettcp.codegen net.tcp://…/mex` send to learn a service.
+pub(crate) const MEX_GET_ACTION: &str = "http://schemas.xmlsoap.org/ws/2004/09/transfer/Get";
+
+/// The WS-MetadataExchange reply for a session endpoint: the service's WSDL with its
+/// SOAP 1.2 binding on the net.tcp transport and every address set to the session's URL
+/// (the Via without a trailing `/mex`).
+fn metadata_reply(request: &Message, via: &str) -> soapwire::Result<Message> {
+    let address = via.strip_suffix("/mex").unwrap_or(via);
+    let address = address.strip_suffix('/').unwrap_or(address);
+    let mut wsdl = WSDL.to_owned();
+    // The document goes inside the body: no XML declaration, no leading comment.
+    if let Some(start) = wsdl.find("<definitions") {
+        wsdl.drain(..start);
+    }
+    // A net.tcp endpoint is SOAP 1.2 only: the SOAP 1.1 binding and its port go, as in the
+    // metadata WCF publishes for a NetTcpBinding endpoint.
+    for (start, end) in [(r#"<binding name="EchoSoap11""#, "</binding>"), (r#"<port name="EchoSoap11""#, "</port>")] {
+        if let Some(i) = wsdl.find(start) {
+            if let Some(j) = wsdl[i..].find(end) {
+                let mut cut = i + j + end.len();
+                while wsdl[cut..].starts_with(['\n', ' ']) {
+                    cut += 1;
+                }
+                wsdl.drain(i..cut);
+            }
+        }
+    }
+    let wsdl = set_addresses(&wsdl, address).replacen(
+        r#"<soap12:binding style="document" transport="http://schemas.xmlsoap.org/soap/http"/>"#,
+        r#"<soap12:binding style="document" transport="http://schemas.microsoft.com/soap/tcp"/>"#,
+        1,
+    );
+    let body = format!(
+        r#"<wsx:Metadata xmlns:wsx="http://schemas.xmlsoap.org/ws/2004/09/mex"><wsx:MetadataSection Dialect="http://schemas.xmlsoap.org/wsdl/" Identifier="{NS}">{wsdl}</wsx:MetadataSection></wsx:Metadata>"#
+    );
+    let mut reply = Message::new(request.envelope_version(), request.addressing_version());
+    reply.initialize_reply(request, "http://schemas.xmlsoap.org/ws/2004/09/transfer/GetResponse", body)?;
+    Ok(reply)
+}
+
+/// `wsdl` with every `address location="…"` set to `url` (XML-escaped).
+fn set_addresses(wsdl: &str, url: &str) -> String {
+    let escaped = url.replace('&', "&amp;").replace('"', "&quot;").replace('<', "&lt;");
+    let mut out = String::with_capacity(wsdl.len() + 64);
+    let mut rest = wsdl;
+    const KEY: &str = "address location=\"";
+    while let Some(i) = rest.find(KEY) {
+        out.push_str(&rest[..i + KEY.len()]);
+        rest = &rest[i + KEY.len()..];
+        let Some(end) = rest.find('"') else { break };
+        out.push_str(&escaped);
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// [`answer`] for bindings without MTOM (sessions, UDP): an operation whose reply would

@@ -6,6 +6,8 @@
 //!   net.tcp://…`: several calls on one session (the session dictionaries grow on both
 //!   sides), echoData as a binary `Bytes` record, a SOAP fault for an unknown action, and the
 //!   `EndpointNotFound` framing fault for a wrong path;
+//! - pynettcp's code generator (its `svcutil`) reads the service's metadata over net.tcp
+//!   (WS-MetadataExchange at `…/mex`) and the typed client it generates calls every operation;
 //! - `soapwire call net.tcp://…` calls a responder built on pynettcp's session codec
 //!   (`interop/peers/nettcp/pynettcp_echo_server.py`), so our encoder is read by theirs and
 //!   their encoder by ours;
@@ -47,6 +49,20 @@ fn pynettcp_calls_serve_echo_over_a_binary_session() {
     );
     assert_ok(&run, &server.logs());
     assert_eq!(run.stdout.lines().filter(|l| l.contains(": ok")).count(), 22, "{}", run.stdout);
+}
+
+#[test]
+fn pynettcp_codegen_reads_metadata_over_net_tcp_and_its_generated_client_calls_every_operation() {
+    if !peer_available(Peer::PyNetTcp) {
+        return;
+    }
+    let (server, urls) = start_soapwire_serve(&["--listen", "net.tcp://127.0.0.1:0/echo"]);
+    let scratch = ScratchDir::new("pynettcp-codegen");
+    let out = scratch.path().to_string_lossy().into_owned();
+    let run = python_peer("pynettcp codegen client", "nettcp/pynettcp_codegen_client.py", &[&urls[0], &out]);
+    assert_ok(&run, &server.logs());
+    assert!(run.stdout.contains(&format!("generated address: {}", urls[0])), "{}", run.stdout);
+    assert_eq!(run.stdout.lines().filter(|l| l.contains(": ok")).count(), 4, "{}", run.stdout);
 }
 
 #[test]

@@ -133,6 +133,7 @@ impl Peer {
                 file(prefix.join("venv/bin/python"));
                 file(peers_dir().join("nettcp/pynettcp_echo_client.py"));
                 file(peers_dir().join("nettcp/pynettcp_echo_server.py"));
+                file(peers_dir().join("nettcp/pynettcp_codegen_client.py"));
                 let lib = prefix.join("venv/lib");
                 let ok = std::fs::read_dir(&lib)
                     .is_ok_and(|dirs| dirs.flatten().any(|d| d.path().join("site-packages/pynettcp").is_dir()));
