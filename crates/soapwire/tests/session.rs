@@ -178,10 +178,58 @@ async fn shutdown_session_makes_the_peer_receive_ws_s_end_and_replies_still_arri
 // -------------------------------------------------------------------------------------------
 // A raw [MC-NMF] responder: the bytes the client sends, answered by hand.
 
+/// Which socket a raw-peer test runs on: every close rule is checked on both.
+#[derive(Clone, Copy, Debug)]
+enum Transport {
+    Tcp,
+    Unix,
+}
+
+trait RawStream: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {}
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> RawStream for T {}
+
+/// A raw [MC-NMF] responder's listening socket.
+enum RawListener {
+    Tcp(TcpListener),
+    Unix(tokio::net::UnixListener, std::path::PathBuf),
+}
+
+impl Drop for RawListener {
+    fn drop(&mut self) {
+        if let RawListener::Unix(_, path) = self {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+static NEXT_SOCKET: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Binds a raw responder and returns it with the URL a channel opens.
+async fn raw_listen(transport: Transport) -> (RawListener, String) {
+    match transport {
+        Transport::Tcp => {
+            let raw = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let url = format!("net.tcp://127.0.0.1:{}/svc", raw.local_addr().unwrap().port());
+            (RawListener::Tcp(raw), url)
+        }
+        Transport::Unix => {
+            let n = NEXT_SOCKET.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let path = std::env::temp_dir().join(format!("soapwire-raw-{}-{n}.sock", std::process::id()));
+            let _ = std::fs::remove_file(&path);
+            let raw = tokio::net::UnixListener::bind(&path).unwrap();
+            let url = format!("net.unix://{}", path.display());
+            (RawListener::Unix(raw, path), url)
+        }
+    }
+}
+
 /// Accepts one connection, reads the initiator's preamble up to PreambleEnd (0x0C) and
 /// acknowledges it (0x0B). Returns the socket and the preamble bytes.
-async fn raw_accept(listener: &TcpListener) -> (TcpStream, Vec<u8>) {
-    let (mut s, _) = listener.accept().await.unwrap();
+async fn raw_accept(listener: &RawListener) -> (Box<dyn RawStream>, Vec<u8>) {
+    let mut s: Box<dyn RawStream> = match listener {
+        RawListener::Tcp(l) => Box::new(l.accept().await.unwrap().0),
+        RawListener::Unix(l, _) => Box::new(l.accept().await.unwrap().0),
+    };
     let mut preamble = Vec::new();
     let mut b = [0u8; 1];
     // Version(3) Mode(2) Via(1 + len + n) KnownEncoding(2) PreambleEnd(1): read byte by byte
@@ -197,41 +245,63 @@ async fn raw_accept(listener: &TcpListener) -> (TcpStream, Vec<u8>) {
     (s, preamble)
 }
 
+/// Opens a text-encoded channel to a raw responder; returns the channel and the peer's socket.
+async fn open_to_raw(
+    transport: Transport,
+    properties: ChannelProperties,
+) -> (Arc<SessionChannel>, Box<dyn RawStream>, RawListener) {
+    let (raw, url) = raw_listen(transport).await;
+    let channel = Arc::new(SessionChannel::new(properties));
+    let opening = tokio::spawn({
+        let channel = channel.clone();
+        async move { channel.open(&url).await }
+    });
+    let (s, _) = raw_accept(&raw).await;
+    opening.await.unwrap().unwrap();
+    (channel, s, raw)
+}
+
+/// Asserts how the connection ended for the peer after a rude close or an abort: a TCP reset
+/// (so the peer can tell it from a graceful end), or on a Unix socket, which has no reset,
+/// the end of the stream with no End record before it.
+async fn assert_ended_rudely(s: &mut Box<dyn RawStream>, transport: Transport) {
+    let mut buf = [0u8; 8];
+    let r = tokio::time::timeout(Duration::from_secs(5), s.read(&mut buf)).await.unwrap();
+    match transport {
+        Transport::Tcp => {
+            assert!(matches!(&r, Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset), "expected a reset: {r:?}")
+        }
+        Transport::Unix => assert!(matches!(r, Ok(0)), "expected the end of the stream, no End record: {r:?}"),
+    }
+}
+
 fn text_properties() -> ChannelProperties {
     properties(MessageEncoding::TextUtf8)
 }
 
 #[tokio::test]
 async fn the_initiator_preamble_is_version_duplex_via_encoding_end() {
-    let raw = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("net.tcp://127.0.0.1:{}/svc", raw.local_addr().unwrap().port());
-    let client = tokio::spawn({
-        let url = url.clone();
-        async move {
-            let channel = SessionChannel::new(ChannelProperties::session());
-            channel.open(&url).await.unwrap();
-            channel.abort();
-        }
-    });
-    let (_s, preamble) = raw_accept(&raw).await;
-    let mut expected = vec![0x00, 0x01, 0x00, 0x01, 0x02, 0x02, url.len() as u8];
-    expected.extend_from_slice(url.as_bytes());
-    expected.extend_from_slice(&[0x03, 0x08, 0x0C]);
-    assert_eq!(preamble, expected);
-    client.await.unwrap();
+    for transport in [Transport::Tcp, Transport::Unix] {
+        let (raw, url) = raw_listen(transport).await;
+        let client = tokio::spawn({
+            let url = url.clone();
+            async move {
+                let channel = SessionChannel::new(ChannelProperties::session());
+                channel.open(&url).await.unwrap();
+                channel.abort();
+            }
+        });
+        let (_s, preamble) = raw_accept(&raw).await;
+        let mut expected = vec![0x00, 0x01, 0x00, 0x01, 0x02, 0x02, url.len() as u8];
+        expected.extend_from_slice(url.as_bytes());
+        expected.extend_from_slice(&[0x03, 0x08, 0x0C]);
+        assert_eq!(preamble, expected, "{transport:?}");
+        client.await.unwrap();
+    }
 }
 
-#[tokio::test]
-async fn graceful_close_sends_end_waits_for_the_peers_end_then_fin() {
-    let raw = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("net.tcp://127.0.0.1:{}/svc", raw.local_addr().unwrap().port());
-    let channel = Arc::new(SessionChannel::new(text_properties()));
-    let opening = tokio::spawn({
-        let channel = channel.clone();
-        async move { channel.open(&url).await }
-    });
-    let (mut s, _) = raw_accept(&raw).await;
-    opening.await.unwrap().unwrap();
+async fn graceful_close_case(transport: Transport) {
+    let (channel, mut s, _raw) = open_to_raw(transport, text_properties()).await;
     let closing = tokio::spawn({
         let channel = channel.clone();
         async move { channel.close().await }
@@ -251,44 +321,42 @@ async fn graceful_close_sends_end_waits_for_the_peers_end_then_fin() {
 }
 
 #[tokio::test]
-async fn close_times_out_when_the_peer_never_sends_end_and_resets_the_connection() {
-    let raw = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("net.tcp://127.0.0.1:{}/svc", raw.local_addr().unwrap().port());
+async fn graceful_close_sends_end_waits_for_the_peers_end_then_fin() {
+    graceful_close_case(Transport::Tcp).await;
+}
+
+#[tokio::test]
+async fn graceful_close_on_a_unix_socket_sends_end_waits_for_the_peers_end_then_eof() {
+    graceful_close_case(Transport::Unix).await;
+}
+
+async fn close_timeout_case(transport: Transport) {
     let mut p = text_properties();
     p.set_timeout(Timeout::Close, Some(Duration::from_millis(300)));
-    let channel = Arc::new(SessionChannel::new(p));
-    let opening = tokio::spawn({
-        let channel = channel.clone();
-        async move { channel.open(&url).await }
-    });
-    let (mut s, _) = raw_accept(&raw).await;
-    opening.await.unwrap().unwrap();
+    let (channel, mut s, _raw) = open_to_raw(transport, p).await;
     let started = Instant::now();
     let e = channel.close().await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::OperationTimedOut);
     assert!(started.elapsed() >= Duration::from_millis(300));
     assert_eq!(channel.state(), ChannelState::Closed);
-    let mut buf = [0u8; 8];
-    let n = s.read(&mut buf).await.unwrap();
-    assert_eq!(&buf[..n], &[0x07], "the End record went out");
-    let after = s.read(&mut buf).await;
-    assert!(
-        matches!(&after, Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset),
-        "a timed-out close resets the connection: {after:?}"
-    );
+    let mut b = [0u8; 1];
+    s.read_exact(&mut b).await.unwrap();
+    assert_eq!(b[0], 0x07, "the End record went out");
+    assert_ended_rudely(&mut s, transport).await;
 }
 
 #[tokio::test]
-async fn abort_ends_a_pending_receive_with_operation_aborted_and_resets_the_connection() {
-    let raw = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("net.tcp://127.0.0.1:{}/svc", raw.local_addr().unwrap().port());
-    let channel = Arc::new(SessionChannel::new(text_properties()));
-    let opening = tokio::spawn({
-        let channel = channel.clone();
-        async move { channel.open(&url).await }
-    });
-    let (mut s, _) = raw_accept(&raw).await;
-    opening.await.unwrap().unwrap();
+async fn close_times_out_when_the_peer_never_sends_end_and_resets_the_connection() {
+    close_timeout_case(Transport::Tcp).await;
+}
+
+#[tokio::test]
+async fn close_on_a_unix_socket_times_out_when_the_peer_never_sends_end() {
+    close_timeout_case(Transport::Unix).await;
+}
+
+async fn abort_pending_receive_case(transport: Transport) {
+    let (channel, mut s, _raw) = open_to_raw(transport, text_properties()).await;
     let receiving = tokio::spawn({
         let channel = channel.clone();
         async move {
@@ -301,25 +369,24 @@ async fn abort_ends_a_pending_receive_with_operation_aborted_and_resets_the_conn
     let e = receiving.await.unwrap().unwrap_err();
     assert_eq!(e.kind(), ErrorKind::OperationAborted);
     assert_eq!(channel.state(), ChannelState::Faulted);
-    let mut buf = [0u8; 8];
-    let r = s.read(&mut buf).await;
-    assert!(matches!(&r, Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset), "abort resets: {r:?}");
+    assert_ended_rudely(&mut s, transport).await;
     // Closing a faulted channel is rude and succeeds.
     channel.close().await.unwrap();
     assert_eq!(channel.state(), ChannelState::Closed);
 }
 
 #[tokio::test]
-async fn close_waits_for_a_pending_receive_before_shutting_down() {
-    let raw = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("net.tcp://127.0.0.1:{}/svc", raw.local_addr().unwrap().port());
-    let channel = Arc::new(SessionChannel::new(text_properties()));
-    let opening = tokio::spawn({
-        let channel = channel.clone();
-        async move { channel.open(&url).await }
-    });
-    let (mut s, _) = raw_accept(&raw).await;
-    opening.await.unwrap().unwrap();
+async fn abort_ends_a_pending_receive_with_operation_aborted_and_resets_the_connection() {
+    abort_pending_receive_case(Transport::Tcp).await;
+}
+
+#[tokio::test]
+async fn abort_on_a_unix_socket_ends_a_pending_receive_with_operation_aborted() {
+    abort_pending_receive_case(Transport::Unix).await;
+}
+
+async fn close_waits_case(transport: Transport) {
+    let (channel, mut s, _raw) = open_to_raw(transport, text_properties()).await;
     let receiving = tokio::spawn({
         let channel = channel.clone();
         async move {
@@ -346,16 +413,17 @@ async fn close_waits_for_a_pending_receive_before_shutting_down() {
 }
 
 #[tokio::test]
-async fn abort_during_the_close_handshake_makes_close_return_operation_aborted() {
-    let raw = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("net.tcp://127.0.0.1:{}/svc", raw.local_addr().unwrap().port());
-    let channel = Arc::new(SessionChannel::new(text_properties()));
-    let opening = tokio::spawn({
-        let channel = channel.clone();
-        async move { channel.open(&url).await }
-    });
-    let (mut s, _) = raw_accept(&raw).await;
-    opening.await.unwrap().unwrap();
+async fn close_waits_for_a_pending_receive_before_shutting_down() {
+    close_waits_case(Transport::Tcp).await;
+}
+
+#[tokio::test]
+async fn close_on_a_unix_socket_waits_for_a_pending_receive() {
+    close_waits_case(Transport::Unix).await;
+}
+
+async fn abort_during_close_case(transport: Transport) {
+    let (channel, mut s, _raw) = open_to_raw(transport, text_properties()).await;
     let closing = tokio::spawn({
         let channel = channel.clone();
         async move { channel.close().await }
@@ -367,6 +435,17 @@ async fn abort_during_the_close_handshake_makes_close_return_operation_aborted()
     let e = closing.await.unwrap().unwrap_err();
     assert_eq!(e.kind(), ErrorKind::OperationAborted);
     assert_eq!(channel.state(), ChannelState::Closed);
+    assert_ended_rudely(&mut s, transport).await;
+}
+
+#[tokio::test]
+async fn abort_during_the_close_handshake_makes_close_return_operation_aborted() {
+    abort_during_close_case(Transport::Tcp).await;
+}
+
+#[tokio::test]
+async fn abort_during_the_close_handshake_on_a_unix_socket_makes_close_return_operation_aborted() {
+    abort_during_close_case(Transport::Unix).await;
 }
 
 #[tokio::test]
@@ -605,4 +684,26 @@ async fn hostile_records_after_the_preamble_fault_the_session_with_a_clear_error
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert_eq!(listener.connection_count(), 0, "every connection was released");
     listener.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn close_is_refused_unless_the_session_is_open_or_faulted() {
+    // Seed sentence 1: close is allowed only in Open or Faulted.
+    let channel = SessionChannel::new(text_properties());
+    assert_eq!(channel.close().await.unwrap_err().kind(), ErrorKind::InvalidOperation, "Created");
+    let (channel, mut s, _raw) = open_to_raw(Transport::Tcp, text_properties()).await;
+    let closing = tokio::spawn({
+        let channel = channel.clone();
+        async move { channel.close().await }
+    });
+    let mut b = [0u8; 1];
+    s.read_exact(&mut b).await.unwrap();
+    s.write_all(&[0x07]).await.unwrap();
+    closing.await.unwrap().unwrap();
+    assert_eq!(channel.close().await.unwrap_err().kind(), ErrorKind::InvalidOperation, "Closed");
+    let mut m = channel.new_message();
+    assert_eq!(channel.receive_message(&mut m).await.unwrap_err().kind(), ErrorKind::InvalidOperation);
+    // reset makes it usable again.
+    channel.reset().unwrap();
+    assert_eq!(channel.state(), ChannelState::Created);
 }
