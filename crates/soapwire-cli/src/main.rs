@@ -72,9 +72,17 @@ enum Service {
         /// another one is refused with the ContentTypeInvalid framing fault, as WCF does).
         #[arg(long, value_enum, default_value = "binary-session")]
         encoding: EncodingArg,
-        /// Receive timeout for request bodies, in seconds.
+        /// Receive timeout for request bodies (and, on sessions, for the next message), in seconds.
         #[arg(long, default_value_t = 30.0)]
         receive_timeout: f64,
+        /// How long an HTTP connection may take to send a request header block, and how long an
+        /// idle keep-alive connection is kept, in seconds.
+        #[arg(long, default_value_t = 30.0)]
+        header_read_timeout: f64,
+        /// How long a net.tcp / net.unix connection may take to complete its preamble, in seconds
+        /// (WWSAPI's listener connect timeout).
+        #[arg(long, default_value_t = 15.0)]
+        connect_timeout: f64,
         /// max_buffered_message_size in bytes (the envelope; MTOM attachments are streamed).
         #[arg(long, default_value_t = 65536)]
         max_message_size: usize,
@@ -197,10 +205,26 @@ fn main() -> ExitCode {
     runtime.block_on(async {
         match cli.command {
             Command::Serve {
-                service: Service::Echo { listen, encoding, receive_timeout, max_message_size, mtom, max_echo_bytes },
+                service:
+                    Service::Echo {
+                        listen,
+                        encoding,
+                        receive_timeout,
+                        header_read_timeout,
+                        connect_timeout,
+                        max_message_size,
+                        mtom,
+                        max_echo_bytes,
+                    },
             } => {
                 let options = echo::EchoOptions { mtom, max_echo_bytes };
-                report(serve_echo(&listen, encoding, receive_timeout, max_message_size, options).await)
+                let mut properties = ListenerProperties::default();
+                let secs = std::time::Duration::from_secs_f64;
+                properties.channel.set_timeout(Timeout::Receive, Some(secs(receive_timeout)));
+                properties.channel.max_buffered_message_size = max_message_size;
+                properties.header_read_timeout = secs(header_read_timeout);
+                properties.connect_timeout = secs(connect_timeout);
+                report(serve_echo(&listen, encoding, properties, options).await)
             }
             Command::Call(args) => call(args).await,
             Command::Demo => report(demo::run().await),
@@ -224,13 +248,9 @@ fn report(r: anyhow::Result<()>) -> ExitCode {
 async fn serve_echo(
     listen: &[String],
     encoding: EncodingArg,
-    receive_timeout: f64,
-    max_message_size: usize,
+    properties: ListenerProperties,
     options: echo::EchoOptions,
 ) -> anyhow::Result<()> {
-    let mut properties = ListenerProperties::default();
-    properties.channel.set_timeout(Timeout::Receive, Some(std::time::Duration::from_secs_f64(receive_timeout)));
-    properties.channel.max_buffered_message_size = max_message_size;
     let mut session_properties = properties.clone();
     session_properties.channel.encoding = encoding.encoding();
     let mut http = Vec::new();

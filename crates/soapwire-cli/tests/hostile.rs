@@ -1,5 +1,7 @@
-//! Hostile input to `soapwire serve echo`: every case gets a SOAP fault or an HTTP error within
-//! the configured timeout, and the server keeps serving other clients throughout.
+//! Hostile input and hostile peers against `soapwire serve echo`: every case gets a SOAP fault,
+//! an HTTP error or a closed connection within the configured timeout, the server keeps
+//! serving other clients throughout, and the hostile-peer cases count the server's open file
+//! descriptors before and after (`/proc/PID/fd`): nothing may be left behind.
 //!
 //! The raw requests are written by hand on std sockets, so nothing here depends on soapwire's
 //! own client.
@@ -24,17 +26,16 @@ impl Drop for Server {
 }
 
 fn start_server() -> Server {
+    start_server_with(&[])
+}
+
+/// `soapwire serve echo` on a free port with a 1 s receive timeout, a 64 KiB message quota
+/// and the `extra` flags.
+fn start_server_with(extra: &[&str]) -> Server {
     let mut child = Command::new(env!("CARGO_BIN_EXE_soapwire"))
-        .args([
-            "serve",
-            "echo",
-            "--listen",
-            "http://127.0.0.1:0/echo",
-            "--receive-timeout",
-            "1",
-            "--max-message-size",
-            "65536",
-        ])
+        .args(["serve", "echo", "--listen", "http://127.0.0.1:0/echo", "--receive-timeout", "1"])
+        .args(if extra.contains(&"--max-message-size") { &[][..] } else { &["--max-message-size", "65536"][..] })
+        .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -249,4 +250,207 @@ fn non_anonymous_reply_to_gets_a_fault_and_no_outbound_connection() {
     std::thread::sleep(Duration::from_millis(200));
     assert!(trap.accept().is_err(), "the server must never connect to the ReplyTo address");
     echo_works(&server.addr);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Hostile peers (issue 7): idle, slow, half-closed and resetting connections, XML bombs,
+// duplicate and conflicting headers. Each also checks that no descriptor is leaked.
+
+impl Server {
+    fn open_fds(&self) -> usize {
+        std::fs::read_dir(format!("/proc/{}/fd", self.child.id())).map(|d| d.count()).unwrap_or(0)
+    }
+
+    /// Waits (up to 5 s) until the server holds no more descriptors than `baseline`.
+    fn assert_fds_back_to(&self, baseline: usize, what: &str) {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let now = self.open_fds();
+            if now <= baseline {
+                return;
+            }
+            if Instant::now() > deadline {
+                panic!("{what}: the server holds {now} descriptors, {baseline} before");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+/// Reads until the peer closes (Ok(0) or an error) or `limit` passes; returns when it closed.
+fn wait_closed(s: &mut TcpStream, limit: Duration) -> Option<Duration> {
+    let started = Instant::now();
+    s.set_read_timeout(Some(Duration::from_millis(100))).unwrap();
+    let mut buf = [0u8; 4096];
+    while started.elapsed() < limit {
+        match s.read(&mut buf) {
+            Ok(0) => return Some(started.elapsed()),
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock || e.kind() == std::io::ErrorKind::TimedOut => {}
+            Err(_) => return Some(started.elapsed()),
+        }
+    }
+    None
+}
+
+#[test]
+fn connections_opened_and_never_used_are_closed_after_the_header_read_timeout() {
+    let server = start_server_with(&["--header-read-timeout", "1"]);
+    echo_works(&server.addr);
+    let baseline = server.open_fds();
+    let mut idle: Vec<TcpStream> = (0..50).map(|_| TcpStream::connect(&server.addr).unwrap()).collect();
+    std::thread::sleep(Duration::from_millis(200));
+    let holding = server.open_fds();
+    assert!(holding >= baseline + 25, "the server holds the idle connections: {holding} fds, {baseline} before");
+    echo_works(&server.addr);
+    for s in &mut idle {
+        let closed = wait_closed(s, Duration::from_secs(5)).expect("an idle connection was kept past the timeout");
+        assert!(closed < Duration::from_secs(4), "closed after {closed:?}");
+    }
+    server.assert_fds_back_to(baseline, "idle connections");
+    echo_works(&server.addr);
+}
+
+#[test]
+fn slowloris_headers_are_cut_off_at_the_header_read_timeout() {
+    let server = start_server_with(&["--header-read-timeout", "1"]);
+    echo_works(&server.addr);
+    let baseline = server.open_fds();
+    let mut slow = TcpStream::connect(&server.addr).unwrap();
+    slow.write_all(b"POST /echo HTTP/1.1\r\nHost: x\r\n").unwrap();
+    let started = Instant::now();
+    let mut cut_after = None;
+    for _ in 0..100 {
+        // One header byte every 100 ms: always sending, never finishing.
+        if slow.write_all(b"X").is_err() {
+            cut_after = Some(started.elapsed());
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+        if started.elapsed() > Duration::from_secs(1) {
+            if let Some(t) = wait_closed(&mut slow, Duration::from_millis(1)) {
+                cut_after = Some(started.elapsed().max(t));
+                break;
+            }
+        }
+    }
+    let cut_after = cut_after.expect("the slowloris client was never cut off");
+    assert!(cut_after < Duration::from_secs(4), "cut off only after {cut_after:?}");
+    echo_works(&server.addr);
+    server.assert_fds_back_to(baseline, "slowloris");
+}
+
+#[test]
+fn a_half_closed_client_still_gets_its_reply() {
+    let server = start_server();
+    let body = envelope(r#"<e:echo xmlns:e="http://example.org/echo"><e:message>half closed</e:message></e:echo>"#);
+    let mut s = TcpStream::connect(&server.addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s.write_all(&post(&server.addr, SOAP11, body.as_bytes())).unwrap();
+    s.shutdown(std::net::Shutdown::Write).unwrap();
+    let (status, text) = read_response(&mut s).expect("a response after shutdown(Write)");
+    assert_eq!(status, 200, "{text}");
+    assert!(text.contains("half closed"), "{text}");
+}
+
+#[test]
+fn peers_that_reset_mid_message_leave_nothing_behind() {
+    let server = start_server();
+    echo_works(&server.addr);
+    let baseline = server.open_fds();
+    let body = envelope(&format!(
+        r#"<e:echo xmlns:e="http://example.org/echo"><e:message>{}</e:message></e:echo>"#,
+        "y".repeat(20_000)
+    ));
+    let request = post(&server.addr, SOAP11, body.as_bytes());
+    for cut in [10, 60, request.len() / 2, request.len() - 1] {
+        for _ in 0..5 {
+            let s = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+            let addr: std::net::SocketAddr = server.addr.parse().unwrap();
+            s.connect(&addr.into()).unwrap();
+            let mut s: TcpStream = s.into();
+            s.write_all(&request[..cut]).unwrap();
+            // SO_LINGER 0: close sends RST instead of FIN.
+            socket2::SockRef::from(&s).set_linger(Some(Duration::ZERO)).unwrap();
+            drop(s);
+        }
+    }
+    echo_works(&server.addr);
+    server.assert_fds_back_to(baseline, "resets mid-message");
+}
+
+#[test]
+fn xml_bombs_get_faults_and_the_server_serves_on() {
+    let server = start_server_with(&["--max-message-size", "1048576"]);
+    let baseline = server.open_fds();
+    let deep = format!("{}{}", "<a>".repeat(50_000), "</a>".repeat(50_000));
+    let attrs: String = (0..20_000).map(|i| format!(" a{i}=\"v\"")).collect();
+    let namespaces: String = (0..20_000).map(|i| format!(" xmlns:p{i}=\"urn:{i}\"")).collect();
+    let long_name = "n".repeat(200_000);
+    let bombs = [
+        ("deep nesting", envelope(&deep)),
+        ("20,000 attributes", envelope(&format!("<e:echo xmlns:e=\"http://example.org/echo\"{attrs}/>"))),
+        ("20,000 namespace declarations", envelope(&format!("<e:echo xmlns:e=\"http://example.org/echo\"{namespaces}/>"))),
+        ("a 200 KB element name", envelope(&format!("<{long_name}/>"))),
+        ("a 200 KB attribute name", envelope(&format!("<e:echo xmlns:e=\"http://example.org/echo\" {long_name}=\"v\"/>"))),
+        (
+            "billion laughs",
+            r#"<?xml version="1.0"?><!DOCTYPE l [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;"><!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;">]><s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body>&c;</s:Body></s:Envelope>"#.to_owned(),
+        ),
+    ];
+    for (what, body) in bombs {
+        let started = Instant::now();
+        let (status, text) = exchange(&server.addr, &post(&server.addr, SOAP11, body.as_bytes())).expect(what);
+        assert!(status == 400 || status == 500, "{what}: {status} {}", &text[..text.len().min(300)]);
+        assert!(text.contains("Fault"), "{what}: {}", &text[..text.len().min(300)]);
+        assert!(started.elapsed() < Duration::from_secs(5), "{what} took {:?}", started.elapsed());
+        echo_works(&server.addr);
+    }
+    server.assert_fds_back_to(baseline, "XML bombs");
+}
+
+#[test]
+fn duplicate_addressing_headers_get_a_fault() {
+    let server = start_server();
+    for dup in ["Action", "MessageID", "To"] {
+        let value = if dup == "Action" { "http://example.org/echo/echo" } else { "urn:uuid:1" };
+        let body = format!(
+            r#"<?xml version="1.0"?><s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/" xmlns:a="http://www.w3.org/2005/08/addressing"><s:Header><a:Action>http://example.org/echo/echo</a:Action><a:{dup}>{value}</a:{dup}><a:{dup}>{value}x</a:{dup}></s:Header><s:Body><e:echo xmlns:e="http://example.org/echo"><e:message>x</e:message></e:echo></s:Body></s:Envelope>"#
+        );
+        let body = body.replacen("<a:Action>http://example.org/echo/echo</a:Action>", "", usize::from(dup == "Action"));
+        let (status, text) = exchange(&server.addr, &post(&server.addr, SOAP11, body.as_bytes())).expect(dup);
+        assert_eq!(status, 500, "two {dup} headers: {text}");
+        assert!(text.contains("Fault"), "{dup}: {text}");
+    }
+    echo_works(&server.addr);
+}
+
+#[test]
+fn conflicting_http_framing_headers_are_refused() {
+    let server = start_server();
+    let baseline = server.open_fds();
+    let body = envelope(r#"<e:echo xmlns:e="http://example.org/echo"><e:message>x</e:message></e:echo>"#);
+    let n = body.len();
+    let addr = &server.addr;
+    let requests = [
+        format!(
+            "POST /echo HTTP/1.1\r\nHost: {addr}\r\nContent-Type: {SOAP11}\r\nContent-Length: {n}\r\nContent-Length: {}\r\n\r\n{body}",
+            n + 5
+        ),
+        format!(
+            "POST /echo HTTP/1.1\r\nHost: {addr}\r\nContent-Type: {SOAP11}\r\nContent-Length: {n}\r\nTransfer-Encoding: chunked\r\n\r\n{body}"
+        ),
+        format!("POST /echo HTTP/1.1\r\nHost: {addr}\r\nContent-Type: {SOAP11}\r\nContent-Length: -1\r\n\r\n{body}"),
+        format!(
+            "POST /echo HTTP/1.1\r\nHost: {addr}\r\nContent-Type: {SOAP11}\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{body}\r\n0\r\n\r\n"
+        ),
+    ];
+    for request in requests {
+        // Closed without a response is also a refusal.
+        if let Some((status, text)) = exchange(addr, request.as_bytes()) {
+            assert!(status >= 400, "{request}\n-> {text}");
+        }
+    }
+    echo_works(addr);
+    server.assert_fds_back_to(baseline, "conflicting framing");
 }
