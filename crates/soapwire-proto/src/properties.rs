@@ -259,6 +259,10 @@ pub struct ListenerProperties {
     /// `WS_LISTENER_PROPERTY_CLOSE_TIMEOUT`: grace period for responses still being written
     /// when the listener closes (default 5 s).
     pub close_timeout: Duration,
+    /// New connections accepted per remote IP address (a token bucket; default 200 per second
+    /// with bursts of 400, loopback exempt). A connection over the rate is closed right after
+    /// accept, before any byte is read. `None` turns the limit off.
+    pub accept_rate_per_ip: Option<AcceptRate>,
     /// `WS_LISTENER_PROPERTY_CONNECT_TIMEOUT` (TCP and Unix sockets; default 15 s): how long an
     /// accepted connection may take to complete the .NET Message Framing preamble. The raw
     /// accept itself waits for ever, as in WWSAPI.
@@ -281,7 +285,83 @@ impl Default for ListenerProperties {
             header_read_timeout: DEFAULT_TIMEOUT,
             close_timeout: Duration::from_secs(5),
             connect_timeout: Duration::from_secs(15),
+            accept_rate_per_ip: Some(AcceptRate::default()),
             any_envelope_version: false,
+        }
+    }
+}
+
+/// A per-IP accept rate: a token bucket of `burst` connections refilled at `per_second`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AcceptRate {
+    /// Connections per second, sustained.
+    pub per_second: u32,
+    /// Connections accepted at once from an address that was quiet.
+    pub burst: u32,
+    /// Loopback addresses are not limited (local clients, and every client of a reverse proxy
+    /// on the same host, share one address).
+    pub exempt_loopback: bool,
+}
+
+impl Default for AcceptRate {
+    fn default() -> AcceptRate {
+        AcceptRate { per_second: 200, burst: 400, exempt_loopback: true }
+    }
+}
+
+/// The per-IP accept rate limiter of a listener, sans-IO: the caller passes the time.
+///
+/// ```
+/// use std::time::{Duration, Instant};
+/// use soapwire_proto::properties::{AcceptRate, AcceptRateLimiter};
+///
+/// let mut limiter = AcceptRateLimiter::new(AcceptRate { per_second: 1, burst: 2, exempt_loopback: false });
+/// let ip = "192.0.2.1".parse().unwrap();
+/// let t = Instant::now();
+/// assert!(limiter.allow(ip, t) && limiter.allow(ip, t));
+/// assert!(!limiter.allow(ip, t));
+/// assert!(limiter.allow(ip, t + Duration::from_secs(1)));
+/// ```
+#[derive(Debug)]
+pub struct AcceptRateLimiter {
+    rate: AcceptRate,
+    buckets: std::collections::HashMap<std::net::IpAddr, (f64, std::time::Instant)>,
+}
+
+/// The most addresses a limiter tracks; past it, addresses whose bucket is full are forgotten.
+const MAX_TRACKED_ADDRESSES: usize = 65_536;
+
+impl AcceptRateLimiter {
+    /// A limiter with no history.
+    pub fn new(rate: AcceptRate) -> AcceptRateLimiter {
+        AcceptRateLimiter { rate, buckets: std::collections::HashMap::new() }
+    }
+
+    /// True if a connection from `ip` at `now` is within the rate (and takes a token).
+    pub fn allow(&mut self, ip: std::net::IpAddr, now: std::time::Instant) -> bool {
+        if self.rate.exempt_loopback && ip.is_loopback() {
+            return true;
+        }
+        let burst = f64::from(self.rate.burst.max(1));
+        let per_second = f64::from(self.rate.per_second);
+        if self.buckets.len() >= MAX_TRACKED_ADDRESSES && !self.buckets.contains_key(&ip) {
+            self.buckets.retain(|_, (tokens, last)| {
+                *tokens + now.saturating_duration_since(*last).as_secs_f64() * per_second < burst
+            });
+            if self.buckets.len() >= MAX_TRACKED_ADDRESSES {
+                // Every tracked address is busy: an unknown one is refused rather than growing
+                // the table without bound.
+                return false;
+            }
+        }
+        let (tokens, last) = self.buckets.entry(ip).or_insert((burst, now));
+        *tokens = (*tokens + now.saturating_duration_since(*last).as_secs_f64() * per_second).min(burst);
+        *last = now;
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            true
+        } else {
+            false
         }
     }
 }
@@ -313,6 +393,21 @@ mod tests {
     #[test]
     fn listener_close_timeout_defaults_to_5_seconds() {
         assert_eq!(ListenerProperties::default().close_timeout, Duration::from_secs(5));
+    }
+
+    #[test]
+    fn accept_rate_refills_per_address_and_exempts_loopback() {
+        use std::time::Instant;
+        let mut l = AcceptRateLimiter::new(AcceptRate { per_second: 10, burst: 3, exempt_loopback: true });
+        let a: std::net::IpAddr = "192.0.2.1".parse().unwrap();
+        let b: std::net::IpAddr = "192.0.2.2".parse().unwrap();
+        let t = Instant::now();
+        assert_eq!((0..5).filter(|_| l.allow(a, t)).count(), 3, "the burst");
+        assert!(l.allow(b, t), "another address has its own bucket");
+        assert!(!l.allow(a, t + Duration::from_millis(50)));
+        assert!(l.allow(a, t + Duration::from_millis(150)), "refilled at 10/s");
+        assert!((0..1000).all(|_| l.allow("127.0.0.1".parse().unwrap(), t)), "loopback is exempt");
+        assert_eq!(ListenerProperties::default().accept_rate_per_ip, Some(AcceptRate::default()));
     }
 
     #[test]

@@ -70,7 +70,9 @@ pub use soapwire_proto;
 pub use soapwire_proto::addressing::{AddressingHeaders, AddressingVersion, EndpointReference};
 pub use soapwire_proto::channel::{ChannelState, ListenerState, MessageState};
 pub use soapwire_proto::error::{Error, ErrorKind, Hresult, Result};
-pub use soapwire_proto::properties::{ChannelProperties, ListenerProperties, MessageEncoding, Timeout, TransferMode};
+pub use soapwire_proto::properties::{
+    AcceptRate, ChannelProperties, ListenerProperties, MessageEncoding, Timeout, TransferMode,
+};
 pub use soapwire_proto::soap::{EnvelopeVersion, Fault, FaultCode, Header};
 pub use soapwire_proto::xml::{QName, ReaderQuotas, XmlEvent, XmlReader, XmlWriter};
 pub use udp::{UdpChannel, UdpInputChannel, UdpListener};

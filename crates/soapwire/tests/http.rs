@@ -1167,3 +1167,32 @@ async fn service_host_handler_serves_requests_in_the_connection_with_accepted_ch
     bounded!(again.call(ACTION, BODY)).unwrap();
     bounded!(listener.close()).unwrap();
 }
+
+#[tokio::test]
+async fn connections_over_the_per_ip_accept_rate_are_closed_right_after_accept() {
+    let properties = ListenerProperties {
+        accept_rate_per_ip: Some(soapwire::AcceptRate { per_second: 1, burst: 3, exempt_loopback: false }),
+        ..ListenerProperties::default()
+    };
+    let listener = soapwire::Listener::new(properties);
+    listener.open("http://127.0.0.1:0/echo").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut streams = Vec::new();
+    for _ in 0..10 {
+        streams.push(TcpStream::connect(addr).await.unwrap());
+    }
+    let mut closed = 0;
+    for s in &mut streams {
+        let mut b = [0u8; 1];
+        if let Ok(Ok(0) | Err(_)) = tokio::time::timeout(Duration::from_millis(300), s.read(&mut b)).await {
+            closed += 1;
+        }
+    }
+    assert_eq!(closed, 7, "a burst of 3 is accepted, the other 7 are closed");
+    // The bucket refills: a second later one more is accepted.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    let mut b = [0u8; 1];
+    assert!(tokio::time::timeout(Duration::from_millis(300), s.read(&mut b)).await.is_err(), "kept open");
+    listener.close().await.unwrap();
+}

@@ -275,6 +275,7 @@ impl Listener {
         });
         let accept_loop = AcceptLoop {
             tcp,
+            rate: self.properties.accept_rate_per_ip.map(soapwire_proto::properties::AcceptRateLimiter::new),
             context,
             properties: self.properties.clone(),
             connections: self.connections.clone(),
@@ -385,6 +386,7 @@ impl Listener {
 
 struct AcceptLoop {
     tcp: tokio::net::TcpListener,
+    rate: Option<soapwire_proto::properties::AcceptRateLimiter>,
     context: Arc<ServiceContext>,
     properties: ListenerProperties,
     connections: Arc<AtomicUsize>,
@@ -394,7 +396,7 @@ struct AcceptLoop {
 }
 
 impl AcceptLoop {
-    async fn run(self) {
+    async fn run(mut self) {
         loop {
             let accepted = tokio::select! {
                 _ = self.shutdown.cancelled() => return,
@@ -413,6 +415,13 @@ impl AcceptLoop {
                 tracing::warn!("refusing {remote}: max_connections ({}) reached", self.properties.max_connections);
                 drop(stream);
                 continue;
+            }
+            if let Some(limiter) = &mut self.rate {
+                if !limiter.allow(remote.ip(), std::time::Instant::now()) {
+                    tracing::debug!("refusing {remote}: over the per-IP accept rate");
+                    drop(stream);
+                    continue;
+                }
             }
             let _ = stream.set_nodelay(self.properties.channel.no_delay);
             self.connections.fetch_add(1, Ordering::AcqRel);

@@ -214,6 +214,7 @@ impl SessionListener {
             (s.shutdown.clone(), s.tasks.clone())
         });
         let accept_loop = AcceptLoop {
+            rate: self.properties.accept_rate_per_ip.map(soapwire_proto::properties::AcceptRateLimiter::new),
             socket,
             context: Arc::new(PreambleContext { url: parsed, properties: self.properties.clone(), queue: tx }),
             connections: self.connections.clone(),
@@ -351,6 +352,7 @@ struct PreambleContext {
 
 struct AcceptLoop {
     socket: Socket,
+    rate: Option<soapwire_proto::properties::AcceptRateLimiter>,
     context: Arc<PreambleContext>,
     connections: Arc<AtomicUsize>,
     shutdown: CancellationToken,
@@ -358,14 +360,20 @@ struct AcceptLoop {
 }
 
 impl AcceptLoop {
-    async fn run(self) {
+    async fn run(mut self) {
         loop {
             let accepted = tokio::select! {
                 _ = self.shutdown.cancelled() => return,
                 r = self.socket.accept() => r,
             };
-            let (stream, remote) = match accepted {
-                Ok(x) => x,
+            let (stream, remote, remote_ip) = match accepted {
+                Ok((stream, remote)) => {
+                    let ip = match &stream {
+                        SessionStream::Tcp(s) => s.peer_addr().ok().map(|a| a.ip()),
+                        SessionStream::Unix(_) => None,
+                    };
+                    (stream, remote, ip)
+                }
                 Err(e) => {
                     // EMFILE and friends: back off instead of spinning.
                     tracing::warn!("accept failed: {e}");
@@ -373,6 +381,13 @@ impl AcceptLoop {
                     continue;
                 }
             };
+            if let (Some(limiter), Some(ip)) = (&mut self.rate, remote_ip) {
+                if !limiter.allow(ip, std::time::Instant::now()) {
+                    tracing::debug!("refusing {ip}: over the per-IP accept rate");
+                    drop(stream);
+                    continue;
+                }
+            }
             let max = self.context.properties.max_connections;
             if self.connections.fetch_add(1, Ordering::AcqRel) >= max {
                 self.connections.fetch_sub(1, Ordering::AcqRel);
