@@ -173,8 +173,11 @@ fn run_target(fuzz_dir: &Path, target: &str, corpus: &Path, seconds: u64) -> Res
     }
     let file = fs::File::create(&log).with_context(|| format!("creating {}", log.display()))?;
     let mut cmd = cargo();
+    // The fuzz crate builds into its own target dir (fuzz/target), even when the caller set
+    // CARGO_TARGET_DIR for the workspace: that would put a second, sanitizer build there.
     cmd.current_dir(fuzz_dir)
         .env("RUSTC_BOOTSTRAP", "1")
+        .env_remove("CARGO_TARGET_DIR")
         .args(["fuzz", "run", target])
         .arg(corpus)
         .args(["--", &format!("-max_total_time={seconds}"), "-print_final_stats=1"])

@@ -17,12 +17,13 @@
 //!   says) becomes one text record per node, chosen by `records::text_record_for`; text
 //!   directly followed by its element's end tag uses the `…WithEndElement` form.
 //! * Comments are kept (Comment record); the XML declaration and processing instructions
-//!   are dropped (NBFX cannot carry them), and so is whitespace outside the root element.
+//!   are dropped (NBFX cannot carry them), and so is whitespace outside the root element. The
+//!   declaration is still checked as our reader checks it (at the start, well-formed, UTF-8).
 
 use quick_xml::Reader;
 use quick_xml::XmlVersion;
 use quick_xml::escape::{resolve_xml_entity, unescape_with};
-use quick_xml::events::{BytesRef, BytesStart, Event};
+use quick_xml::events::{BytesDecl, BytesRef, BytesStart, Event};
 
 use super::records::{self as r};
 use crate::error::{Error, Result};
@@ -91,10 +92,12 @@ impl Encoder<'_> {
         config.allow_unmatched_ends = false;
         config.allow_dangling_amp = false;
         config.trim_text(false);
+        let mut first = true;
         loop {
             let event = reader.read_event().map_err(|e| {
                 Error::invalid_format(format!("malformed XML at byte {}: {e}", reader.error_position()))
             })?;
+            let at_start = std::mem::replace(&mut first, false);
             match event {
                 Event::Start(e) => self.start(&e)?,
                 Event::Empty(e) => {
@@ -112,7 +115,8 @@ impl Encoder<'_> {
                     self.out.push(r::COMMENT);
                     self.string(&text)?;
                 }
-                Event::Decl(_) | Event::PI(_) => {}
+                Event::Decl(d) => check_declaration(&d, at_start)?,
+                Event::PI(_) => {}
                 Event::DocType(_) => {
                     return Err(Error::invalid_format("DTDs are not allowed (found a DOCTYPE declaration)"));
                 }
@@ -340,6 +344,20 @@ fn attributes<'t>(e: &'t BytesStart<'_>) -> Result<Vec<Attr<'t>>> {
         attrs.push(Attr::Plain { prefix, local, value: value.into_owned() });
     }
     Ok(attrs)
+}
+
+/// The XML declaration, which is dropped, under our reader's rules: first in the document
+/// (after a BOM), well-formed, and naming no encoding but UTF-8 (or its subset US-ASCII).
+fn check_declaration(decl: &BytesDecl<'_>, at_start: bool) -> Result<()> {
+    if !at_start {
+        return Err(Error::invalid_format("the XML declaration must be at the start of the document"));
+    }
+    match decl.encoding() {
+        None => Ok(()),
+        Some(Ok(enc)) if enc.eq_ignore_ascii_case("utf-8") || enc.eq_ignore_ascii_case("us-ascii") => Ok(()),
+        Some(Ok(enc)) => Err(Error::invalid_format(format!("unsupported document encoding '{enc}' (only UTF-8)"))),
+        Some(Err(e)) => Err(Error::invalid_format(format!("malformed XML declaration: {e}"))),
+    }
 }
 
 /// `prefix:local` (or `local`) as two `NCName`s.

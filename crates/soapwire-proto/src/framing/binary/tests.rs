@@ -627,6 +627,45 @@ fn encoder_refuses_what_our_reader_refuses() {
     assert_eq!(encode_document(b"<a>\xFF</a>", &mut out).unwrap_err().kind(), ErrorKind::InvalidFormat);
 }
 
+/// Found by the `nbfse` fuzz target: the encoder dropped the XML declaration without
+/// looking at it, so it accepted text our reader refuses (a malformed declaration, one after
+/// leading whitespace or after the root, one naming another encoding than UTF-8), breaking
+/// "whatever the encoder accepts decodes to the same infoset".
+#[test]
+fn encoder_refuses_xml_declarations_our_reader_refuses() {
+    for xml in [
+        &b"<?xml version=\"1.0\" encnio=gd\"UTF-8\"?><a/>"[..],
+        b"\n<?xml version=\"1.0\"?><a/>",
+        b"<!-- c --><?xml version=\"1.0\"?><a/>",
+        b"<a/><?xml version=\"1.0\"?>",
+        b"<a><?xml version=\"1.0\"?></a>",
+        b"<?xml version=\"1.0\" encoding=\"utf-16\"?><a/>",
+        b"\xEF\xBB\xBF <?xml version=\"1.0\"?><a/>",
+    ] {
+        let shown = String::from_utf8_lossy(xml);
+        assert_eq!(infoset_of(xml, false).expect_err(&shown).kind(), ErrorKind::InvalidFormat, "{shown}");
+        let mut out = vec![0xEE];
+        let e = encode_document(xml, &mut out).expect_err(&shown);
+        assert_eq!(e.kind(), ErrorKind::InvalidFormat, "{shown}: {e}");
+        assert_eq!(out, [0xEE], "{shown}: output restored");
+        let mut tx = SessionEncoder::new(DEFAULT_MAX_SESSION_DICTIONARY_SIZE);
+        assert_eq!(tx.encode_envelope(xml, &mut out).unwrap_err().kind(), ErrorKind::InvalidFormat, "{shown}");
+    }
+    for xml in [
+        &b"<?xml version=\"1.0\"?><a/>"[..],
+        b"<?xml version=\"1.0\" encoding=\"utf-8\" standalone=\"yes\"?>\n<a/>",
+        b"<?xml version='1.0' encoding='US-ASCII'?><a/>",
+        b"\xEF\xBB\xBF<?xml version=\"1.0\" encoding=\"UTF-8\"?><a/>",
+        b"<a/><?pi x?>",
+    ] {
+        let shown = String::from_utf8_lossy(xml);
+        let mut out = Vec::new();
+        encode_document(xml, &mut out).unwrap_or_else(|e| panic!("{shown}: {e}"));
+        assert_eq!(decode_static(&out).unwrap(), "<a></a>", "{shown}");
+        assert_eq!(infoset(xml), infoset(b"<a/>"), "{shown}");
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // Binary the decoder refuses
 // ---------------------------------------------------------------------------------------
