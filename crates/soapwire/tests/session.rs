@@ -707,3 +707,27 @@ async fn close_is_refused_unless_the_session_is_open_or_faulted() {
     channel.reset().unwrap();
     assert_eq!(channel.state(), ChannelState::Created);
 }
+
+#[tokio::test]
+async fn open_times_out_when_the_server_never_acknowledges_the_preamble() {
+    let raw = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("net.tcp://127.0.0.1:{}/svc", raw.local_addr().unwrap().port());
+    let holder = tokio::spawn(async move {
+        // Accepts and reads, never answers.
+        let (mut s, _) = raw.accept().await.unwrap();
+        let mut sink = Vec::new();
+        let _ = s.read_to_end(&mut sink).await;
+        sink
+    });
+    let mut p = text_properties();
+    p.set_timeout(Timeout::Connect, Some(Duration::from_millis(300)));
+    let channel = SessionChannel::new(p);
+    let started = Instant::now();
+    let e = channel.open(&url).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::OperationTimedOut);
+    assert!(started.elapsed() >= Duration::from_millis(300) && started.elapsed() < Duration::from_secs(3));
+    assert_eq!(channel.state(), ChannelState::Faulted);
+    drop(channel);
+    let seen = tokio::time::timeout(Duration::from_secs(5), holder).await.unwrap().unwrap();
+    assert_eq!(seen.last(), Some(&0x0C), "the server saw the whole preamble");
+}

@@ -147,3 +147,29 @@ pub(crate) async fn connect_unix(path: &Path) -> Result<SessionStream> {
         .map(SessionStream::Unix)
         .map_err(|e| io_error(e, &format!("connecting to {}", path.display())))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn keep_alive_and_no_delay_properties_reach_the_socket() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let stream = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
+        let mut p = ChannelProperties::session();
+        p.send_keep_alives = true;
+        p.keep_alive_time = Duration::from_secs(77);
+        p.keep_alive_interval = Duration::from_secs(3);
+        p.no_delay = true;
+        configure_tcp(&stream, &p);
+        let sock = socket2::SockRef::from(&stream);
+        assert!(sock.keepalive().unwrap());
+        assert_eq!(sock.tcp_keepalive_time().unwrap(), Duration::from_secs(77));
+        assert_eq!(sock.tcp_keepalive_interval().unwrap(), Duration::from_secs(3));
+        assert!(sock.tcp_nodelay().unwrap());
+        // The defaults: no keep-alives (WWSAPI's SEND_KEEP_ALIVES is FALSE).
+        let other = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
+        configure_tcp(&other, &ChannelProperties::session());
+        assert!(!socket2::SockRef::from(&other).keepalive().unwrap());
+    }
+}
