@@ -1168,6 +1168,60 @@ async fn service_host_handler_serves_requests_in_the_connection_with_accepted_ch
     bounded!(listener.close()).unwrap();
 }
 
+/// Found by the `http_listener` fuzz target: a client that shuts its write side down after a
+/// complete request (`shutdown(Write)`, as `nc -N` and some blocking stacks do) lost the
+/// reply whenever the server read that FIN before the reply was ready (a request written in
+/// pieces, a handler that takes a moment): hyper, without `half_close`, took the EOF for a
+/// dropped connection and cancelled the exchange.
+#[tokio::test]
+async fn a_client_that_half_closes_after_its_request_still_gets_the_reply() {
+    // Service-host mode, with a handler that takes a moment before it answers.
+    let host = Listener::new(listener_props());
+    host.set_handler(|channel: ReplyChannel| async move {
+        let mut request = channel.new_message();
+        channel.receive_message(&mut request).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let mut reply = channel.new_message();
+        reply.initialize_reply(&request, "urn:reply", REPLY_BODY).unwrap();
+        channel.send_reply(&mut reply).await.unwrap();
+        let _ = channel.close().await;
+    });
+    host.open("http://127.0.0.1:0/svc").await.unwrap();
+    // Channel mode: the application accepts and answers in its own task.
+    let queued = open_listener(listener_props()).await;
+    let served = serve(queued.clone(), 1);
+
+    let body = envelope(SOAP12, "", BODY);
+    let request = format!(
+        "POST /svc HTTP/1.1\r\nHost: x\r\nContent-Type: {SOAP12_CT}; action=\"{ACTION}\"\r\n\
+         Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let (head, rest) = request.split_at(request.len() - 10);
+    for (addr, pause) in [
+        (host.local_addr().unwrap(), None),
+        (host.local_addr().unwrap(), Some(Duration::from_millis(50))),
+        (queued.local_addr().unwrap(), Some(Duration::from_millis(50))),
+    ] {
+        let mut s = TcpStream::connect(addr).await.unwrap();
+        s.write_all(head.as_bytes()).await.unwrap();
+        if let Some(pause) = pause {
+            // A slow peer: the server has read the head and started on the request.
+            tokio::time::sleep(pause).await;
+        }
+        s.write_all(rest.as_bytes()).await.unwrap();
+        s.shutdown().await.unwrap();
+        let mut response = Vec::new();
+        bounded!(s.read_to_end(&mut response)).unwrap();
+        let text = String::from_utf8_lossy(&response);
+        assert!(text.starts_with("HTTP/1.1 200 "), "pause {pause:?}: no reply after shutdown(Write): {text:?}");
+        assert!(text.contains("echo"), "{text}");
+    }
+    assert_eq!(bounded!(served).unwrap().len(), 1);
+    bounded!(host.close()).unwrap();
+    bounded!(queued.close()).unwrap();
+}
+
 #[tokio::test]
 async fn connections_over_the_per_ip_accept_rate_are_closed_right_after_accept() {
     let properties = ListenerProperties {

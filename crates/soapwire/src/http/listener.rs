@@ -455,11 +455,15 @@ async fn serve_connection(
     let svc_monitor = monitor.clone();
     let service = service_fn(move |request| handle(request, context.clone(), svc_monitor.clone(), remote));
     let mut builder = hyper::server::conn::http1::Builder::new();
+    // half_close: a client may shut its write side down once its request is sent and still
+    // get the reply; without it hyper takes that EOF, when it reads it while the request is
+    // being served, for a dropped connection and cancels the exchange.
     builder
         .timer(TokioTimer::new())
         .header_read_timeout(properties.header_read_timeout)
         .max_buf_size(properties.channel.max_http_request_headers_buffer_size.max(8192))
-        .keep_alive(true);
+        .keep_alive(true)
+        .half_close(true);
     let connection = builder.serve_connection(io, service);
     tokio::pin!(connection);
     tokio::select! {

@@ -396,6 +396,42 @@ impl Intake {
     }
 }
 
+/// The intake on its own, for the `udp_datagram` fuzz target (`fuzz/fuzz_targets/`).
+///
+/// For fuzzing only; not part of the API: it may change or go away in any release. It runs the
+/// same checks, in the same order, as every datagram a [`UdpListener`] or [`UdpChannel`] reads.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct FuzzIntake(Intake);
+
+#[doc(hidden)]
+impl FuzzIntake {
+    /// The intake of a channel with `properties`; `any_envelope_version`: a listener's with
+    /// that property; `local_sources`: a multicast listener's with loopback off.
+    pub fn new(properties: &ChannelProperties, any_envelope_version: bool, local_sources: Option<Vec<IpAddr>>) -> Self {
+        let intake = Intake::new(properties);
+        let intake = if any_envelope_version { intake.any_envelope_version() } else { intake };
+        intake.set_local_sources(local_sources);
+        FuzzIntake(intake)
+    }
+
+    /// One received datagram: its envelope and addressing headers when it would be delivered,
+    /// `None` when it is dropped (counted in [`stats`](Self::stats)).
+    pub fn accept(&self, bytes: &[u8], from: SocketAddr) -> Option<(Envelope, AddressingHeaders)> {
+        self.0.accept(bytes, from).map(|d| (d.envelope, d.addressing))
+    }
+
+    /// The message size limit.
+    pub fn limit(&self) -> usize {
+        self.0.limit()
+    }
+
+    /// The counters (`delivered` stays 0: delivery is the receive's, not the intake's).
+    pub fn stats(&self) -> UdpStats {
+        self.0.stats()
+    }
+}
+
 /// The message size limit of a channel: `max_buffered_message_size`, at most 65536.
 pub(crate) fn message_limit(properties: &ChannelProperties) -> usize {
     properties.max_buffered_message_size.clamp(1, MAX_UDP_MESSAGE_SIZE)
