@@ -7,7 +7,8 @@
 //! directly: they stay in our process group.
 //!
 //! `cargo xtask bench mtom` (bulk MTOM transfers against raw loopback TCP and gSOAP) lives in
-//! [`mtom`], `bench xml` (envelope parse/write against quick-xml) in [`xml`] and `bench
+//! [`mtom`], `bench nettcp` (request/reply on the session bindings against HTTP) in
+//! [`nettcp`], `bench xml` (envelope parse/write against quick-xml) in [`xml`] and `bench
 //! instructions` (callgrind counts of the hot paths) in [`instructions`]; they share these
 //! helpers.
 
@@ -28,6 +29,7 @@ use crate::{cargo, describe, is_root, peers_dir, peers_prefix, repo_root, run};
 
 mod instructions;
 mod mtom;
+mod nettcp;
 mod xml;
 
 pub(crate) const USAGE: &str = "\
@@ -166,16 +168,19 @@ pub(crate) fn bench(args: &[&str]) -> Result<()> {
         ["echo", rest @ ..] => echo(&Options::parse(rest)?),
         ["mtom", rest @ ..] => mtom::mtom(rest),
         ["mtom-client", rest @ ..] => mtom::client(rest),
+        ["nettcp", rest @ ..] => nettcp::nettcp(rest),
+        ["nettcp-client", rest @ ..] => nettcp::client(rest),
         ["xml", rest @ ..] => xml::xml(rest),
         ["instructions", rest @ ..] => instructions::instructions(rest),
         [] | ["help" | "-h" | "--help"] => {
-            println!("{USAGE}\n\n{}\n\n{}\n\n{}", mtom::USAGE, xml::USAGE, instructions::USAGE);
+            println!("{USAGE}\n\n{}\n\n{}\n\n{}\n\n{}", mtom::USAGE, nettcp::USAGE, xml::USAGE, instructions::USAGE);
             Ok(())
         }
         _ => bail!(
-            "unknown benchmark {:?}\n\n{USAGE}\n\n{}\n\n{}\n\n{}",
+            "unknown benchmark {:?}\n\n{USAGE}\n\n{}\n\n{}\n\n{}\n\n{}",
             args.join(" "),
             mtom::USAGE,
+            nettcp::USAGE,
             xml::USAGE,
             instructions::USAGE
         ),
