@@ -6,14 +6,20 @@
 //!                                 2. cargo fmt --all -- --check
 //!                                 3. cargo clippy --workspace --all-targets -- -D warnings
 //!                                 4. cargo test --workspace   (with SOAPWIRE_REQUIRE_PEERS=1)
+//!                                 5-8. smoke runs of bench echo, mtom, xml, nettcp (answers only)
+//!                                 9. cargo xtask soak --smoke (200 + 200 connections, 5 s mixed load)
+//!                                 10. cargo xtask fuzz --seconds 3 (every target; a crash fails)
 //! cargo xtask peers install     interop/peers/install_all.sh (apt + pip + npm, idempotent; apt needs root)
 //! cargo xtask peers start       interop/peers/start_all.sh   (loopback servers on 127.0.0.1:18080..18084)
 //! cargo xtask peers stop        interop/peers/stop_all.sh    (stops them by recorded pid)
 //! cargo xtask bench echo        soapwire vs gSOAP, node-soap and nginx on loopback (wrk; see bench.rs)
 //! cargo xtask bench mtom        MTOM upload/download vs raw loopback TCP, echoData vs gSOAP (bench/mtom.rs)
+//! cargo xtask bench nettcp      net.tcp (each encoding) and net.unix sessions vs HTTP, round trips (bench/nettcp.rs)
 //! cargo xtask bench xml         envelope parse/write vs quick-xml's raw loop and memcpy (bench/xml.rs)
 //! cargo xtask bench instructions  callgrind instruction counts of the hot paths (bench/instructions.rs)
-//! cargo xtask fuzz --seconds N  each cargo-fuzz target of fuzz/ for N s (see fuzz.rs; not part of `test`)
+//! cargo xtask fuzz --seconds N  each cargo-fuzz target of fuzz/ for N s (see fuzz.rs; `test` runs 3 s each)
+//! cargo xtask soak [--smoke]    10,000 HTTP + 10,000 net.tcp connections held, then a mixed workload with
+//!                               RSS over time, against `soapwire serve echo` (see soak.rs; not part of `test`)
 //! ```
 //!
 //! Environment: `PEERS_PREFIX` (default `/opt/soap-peers`) is where the peers live; the peer
@@ -29,6 +35,7 @@ use anyhow::{Context, Result, bail};
 
 mod bench;
 mod fuzz;
+mod soak;
 
 const USAGE: &str = "\
 usage: cargo xtask <command>
@@ -40,10 +47,14 @@ commands:
   peers stop        stop them (interop/peers/stop_all.sh)
   bench echo [...]  soapwire vs gSOAP, node-soap, nginx on loopback (`cargo xtask bench help`)
   bench mtom [...]  MTOM streaming vs raw loopback TCP, echoData vs gSOAP (`cargo xtask bench help`)
+  bench nettcp [...]  net.tcp and net.unix sessions vs HTTP, req/s and latency (`cargo xtask bench help`)
   bench xml [...]   envelope parse/write vs quick-xml's raw event loop (`cargo xtask bench help`)
   bench instructions [...]  callgrind instruction counts per hot path (`cargo xtask bench help`)
   fuzz --seconds N [--target T]
                     run each cargo-fuzz target of fuzz/ for N s (`cargo xtask fuzz help`)
+  soak [--smoke] [--minutes M] [...]
+                    hold 10,000 HTTP + 10,000 net.tcp connections, then a mixed load for M
+                    minutes with server RSS and fds over time (`cargo xtask soak help`)
   help              this text";
 
 fn main() -> ExitCode {
@@ -56,6 +67,10 @@ fn main() -> ExitCode {
         ["peers", "stop"] => peers_script("stop_all.sh"),
         ["bench", rest @ ..] => bench::bench(rest),
         ["fuzz", rest @ ..] => fuzz::fuzz(rest),
+        ["soak", rest @ ..] => soak::soak(rest),
+        // Hidden child-process modes of `soak`.
+        ["soak-client", rest @ ..] => soak::client(rest),
+        ["soak-device", rest @ ..] => soak::device(rest),
         [] | ["help" | "-h" | "--help"] => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;
@@ -247,6 +262,17 @@ fn test() -> Result<()> {
         Step {
             title: "benchmark smoke: cargo xtask bench xml --smoke".into(),
             action: Box::new(|| bench::bench(&["xml", "--smoke"])),
+        },
+        Step {
+            title: "benchmark smoke: cargo xtask bench nettcp --smoke".into(),
+            action: Box::new(|| bench::bench(&["nettcp", "--smoke"])),
+        },
+        Step { title: "soak smoke: cargo xtask soak --smoke".into(), action: Box::new(|| soak::soak(&["--smoke"])) },
+        // Every fuzz target for a few seconds from its tracked seeds: a crash fails the build
+        // (the long runs are by hand; see ROBUSTNESS.md).
+        Step {
+            title: "fuzz smoke: cargo xtask fuzz --seconds 3".into(),
+            action: Box::new(|| fuzz::fuzz(&["--seconds", "3"])),
         },
     ];
     let n = steps.len();

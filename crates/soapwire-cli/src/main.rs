@@ -86,6 +86,12 @@ enum Service {
         /// max_buffered_message_size in bytes (the envelope; MTOM attachments are streamed).
         #[arg(long, default_value_t = 65536)]
         max_message_size: usize,
+        /// The most TCP connections each HTTP and session listener holds at once, idle
+        /// keep-alive connections and open sessions included (`ListenerProperties`
+        /// max_connections); one more is closed right after accept. Each connection costs a
+        /// file descriptor: raise `ulimit -n` with it.
+        #[arg(long, default_value_t = 4096)]
+        max_connections: usize,
         /// Answer echoData with MTOM even when the request was inline base64 (gSOAP's `-m`).
         #[arg(long)]
         mtom: bool,
@@ -213,6 +219,7 @@ fn main() -> ExitCode {
                         header_read_timeout,
                         connect_timeout,
                         max_message_size,
+                        max_connections,
                         mtom,
                         max_echo_bytes,
                     },
@@ -224,6 +231,7 @@ fn main() -> ExitCode {
                 properties.channel.max_buffered_message_size = max_message_size;
                 properties.header_read_timeout = secs(header_read_timeout);
                 properties.connect_timeout = secs(connect_timeout);
+                properties.max_connections = max_connections;
                 report(serve_echo(&listen, encoding, properties, options).await)
             }
             Command::Call(args) => call(args).await,
