@@ -210,9 +210,18 @@ async fn dropping_a_session_listener_leaves_its_accepted_channels_working() {
     let mut nothing = queued.new_message();
     let e = tokio::time::timeout(BOUND, queued.receive_message(&mut nothing)).await.unwrap().unwrap_err();
     assert!(matches!(e.kind(), ErrorKind::EndpointDisconnected | ErrorKind::InvalidFormat), "{e}");
-    // And the port is free again.
+    // And the port is free again, once the accept task has seen the abort (its next turn).
     let again = SessionListener::new(ListenerProperties { channel: session_props(), ..ListenerProperties::default() });
-    again.open(&url).await.unwrap();
+    let mut reopened = again.open(&url).await;
+    for _ in 0..100 {
+        if reopened.is_ok() {
+            break;
+        }
+        again.reset().unwrap();
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        reopened = again.open(&url).await;
+    }
+    reopened.unwrap();
     tokio::join!(async { tokio::time::timeout(BOUND, client.close()).await.unwrap().unwrap() }, async {
         tokio::time::timeout(BOUND, server_side.close()).await.unwrap().unwrap()
     });

@@ -731,3 +731,29 @@ async fn open_times_out_when_the_server_never_acknowledges_the_preamble() {
     let seen = tokio::time::timeout(Duration::from_secs(5), holder).await.unwrap().unwrap();
     assert_eq!(seen.last(), Some(&0x0C), "the server saw the whole preamble");
 }
+
+#[tokio::test]
+async fn a_session_costs_one_descriptor_per_side() {
+    fn fds() -> usize {
+        std::fs::read_dir("/proc/self/fd").map(|d| d.count()).unwrap_or(0)
+    }
+    let (listener, url) = echo_server("net.tcp://127.0.0.1:0/fd", MessageEncoding::BinarySession).await;
+    let before = fds();
+    let mut channels = Vec::new();
+    for _ in 0..20 {
+        let channel = SessionChannel::new(properties(MessageEncoding::BinarySession));
+        channel.open(&url).await.unwrap();
+        channel.call(ACTION, BODY).await.unwrap();
+        channels.push(channel);
+    }
+    // Client and server sides live in this process: two sockets per session, nothing more
+    // (other tests running in parallel may hold a few).
+    let grown = fds() - before;
+    assert!((40..70).contains(&grown), "20 sessions opened {grown} descriptors (80 would be two per side)");
+    for channel in &channels {
+        channel.close().await.unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(fds() <= before + 20, "closed sessions leave descriptors behind: {} > {before}", fds());
+    listener.close().await.unwrap();
+}

@@ -242,7 +242,8 @@ impl SessionListener {
 
     /// `WsAbortListener`: allowed in every state, never waits. Pending accepts end with
     /// `WS_E_OPERATION_ABORTED`, later accepts fail with `WS_E_OBJECT_FAULTED`; connections
-    /// in their preamble or queued are dropped. `Open → Faulted`.
+    /// in their preamble or queued are dropped. `Open → Faulted`. The listening socket is
+    /// closed by the accept task at its next turn; [`SessionListener::close`] waits for it.
     pub fn abort(&self) {
         self.with(|s| {
             s.machine.abort();

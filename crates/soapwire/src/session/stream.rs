@@ -1,17 +1,22 @@
 //! The byte streams under a session: a TCP or Unix-domain socket, split into a read and a
 //! write half that can be owned by different pending operations, and the means to end it
 //! rudely (a TCP reset) from any thread without waiting for those operations.
+//!
+//! The halves and the reset handle share one socket (an `Arc`), so a session costs one
+//! descriptor: the socket closes when the last of the three goes. Reads and writes use the
+//! socket's readiness (`poll_read_ready` + `try_read`, and the same for writes), which tokio
+//! tracks separately for each direction, so a send and a receive can wait at the same time.
 
 use std::io;
 use std::path::Path;
 use std::pin::Pin;
-use std::sync::Mutex;
-use std::task::{Context, Poll};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
 use soapwire_proto::properties::ChannelProperties;
 use soapwire_proto::{Error, ErrorKind, Result};
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf, ReadHalf, WriteHalf};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpStream, UnixStream};
 
 use crate::http::io_error;
@@ -22,20 +27,82 @@ pub(crate) enum SessionStream {
     Unix(UnixStream),
 }
 
-impl AsyncRead for SessionStream {
-    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            SessionStream::Tcp(s) => Pin::new(s).poll_read(cx, buf),
-            SessionStream::Unix(s) => Pin::new(s).poll_read(cx, buf),
+impl SessionStream {
+    fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self {
+            SessionStream::Tcp(s) => s.poll_read_ready(cx),
+            SessionStream::Unix(s) => s.poll_read_ready(cx),
+        }
+    }
+
+    fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            SessionStream::Tcp(s) => s.try_read(buf),
+            SessionStream::Unix(s) => s.try_read(buf),
+        }
+    }
+
+    fn poll_write_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self {
+            SessionStream::Tcp(s) => s.poll_write_ready(cx),
+            SessionStream::Unix(s) => s.poll_write_ready(cx),
+        }
+    }
+
+    fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            SessionStream::Tcp(s) => s.try_write(buf),
+            SessionStream::Unix(s) => s.try_write(buf),
+        }
+    }
+
+    fn try_write_vectored(&self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        match self {
+            SessionStream::Tcp(s) => s.try_write_vectored(bufs),
+            SessionStream::Unix(s) => s.try_write_vectored(bufs),
+        }
+    }
+
+    /// Ends our direction (FIN on TCP).
+    fn shutdown_write(&self) -> io::Result<()> {
+        match self {
+            SessionStream::Tcp(s) => socket2::SockRef::from(s).shutdown(std::net::Shutdown::Write),
+            SessionStream::Unix(s) => socket2::SockRef::from(s).shutdown(std::net::Shutdown::Write),
         }
     }
 }
 
-impl AsyncWrite for SessionStream {
+/// The read half of a session socket.
+pub(crate) struct ReadSide(Arc<SessionStream>);
+
+/// The write half of a session socket.
+pub(crate) struct WriteSide(Arc<SessionStream>);
+
+impl AsyncRead for ReadSide {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        loop {
+            ready!(self.0.poll_read_ready(cx))?;
+            match self.0.try_read(buf.initialize_unfilled()) {
+                Ok(n) => {
+                    buf.advance(n);
+                    return Poll::Ready(Ok(()));
+                }
+                // The readiness was stale: poll again, which registers the waker.
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) => return Poll::Ready(Err(e)),
+            }
+        }
+    }
+}
+
+impl AsyncWrite for WriteSide {
     fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        match self.get_mut() {
-            SessionStream::Tcp(s) => Pin::new(s).poll_write(cx, buf),
-            SessionStream::Unix(s) => Pin::new(s).poll_write(cx, buf),
+        loop {
+            ready!(self.0.poll_write_ready(cx))?;
+            match self.0.try_write(buf) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                other => return Poll::Ready(other),
+            }
         }
     }
 
@@ -44,9 +111,12 @@ impl AsyncWrite for SessionStream {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        match self.get_mut() {
-            SessionStream::Tcp(s) => Pin::new(s).poll_write_vectored(cx, bufs),
-            SessionStream::Unix(s) => Pin::new(s).poll_write_vectored(cx, bufs),
+        loop {
+            ready!(self.0.poll_write_ready(cx))?;
+            match self.0.try_write_vectored(bufs) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                other => return Poll::Ready(other),
+            }
         }
     }
 
@@ -54,47 +124,35 @@ impl AsyncWrite for SessionStream {
         true
     }
 
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            SessionStream::Tcp(s) => Pin::new(s).poll_flush(cx),
-            SessionStream::Unix(s) => Pin::new(s).poll_flush(cx),
-        }
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        // Writes go straight to the socket: nothing is buffered here.
+        Poll::Ready(Ok(()))
     }
 
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            SessionStream::Tcp(s) => Pin::new(s).poll_shutdown(cx),
-            SessionStream::Unix(s) => Pin::new(s).poll_shutdown(cx),
-        }
+    fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(self.0.shutdown_write())
     }
 }
 
-/// The read half of a session socket.
-pub(crate) type ReadSide = ReadHalf<SessionStream>;
-/// The write half of a session socket.
-pub(crate) type WriteSide = WriteHalf<SessionStream>;
-
-/// A duplicate of the socket's descriptor, kept so that a rude close can ask for a reset
-/// (`SO_LINGER` 0) while the halves are still owned by operations being cancelled: the
-/// reset goes out when the last descriptor closes.
+/// A third reference to the socket, kept so that a rude close or abort can ask for a reset
+/// (`SO_LINGER` 0) while the halves are still owned by operations being cancelled: the reset
+/// goes out when the last reference goes.
 #[derive(Default)]
-pub(crate) struct ResetHandle(Mutex<Option<socket2::Socket>>);
+pub(crate) struct ResetHandle(Mutex<Option<Arc<SessionStream>>>);
 
 impl ResetHandle {
-    fn for_tcp(stream: &TcpStream) -> ResetHandle {
-        let dup = socket2::SockRef::from(stream).try_clone().ok();
-        ResetHandle(Mutex::new(dup))
-    }
-
-    /// Marks the connection to be reset rather than closed with FIN. Idempotent.
+    /// Marks the connection to be reset rather than closed with FIN. Idempotent. (A Unix
+    /// socket has no reset: its peer sees the end of the stream.)
     pub(crate) fn reset(&self) {
         let taken = self.0.lock().unwrap_or_else(|p| p.into_inner()).take();
-        if let Some(socket) = taken {
-            let _ = socket.set_linger(Some(Duration::ZERO));
+        if let Some(stream) = taken {
+            if let SessionStream::Tcp(s) = &*stream {
+                let _ = socket2::SockRef::from(s).set_linger(Some(Duration::ZERO));
+            }
         }
     }
 
-    /// Forgets the duplicate (graceful close: the connection ends with FIN).
+    /// Lets go of the socket (graceful close: the connection ends with FIN).
     pub(crate) fn release(&self) {
         drop(self.0.lock().unwrap_or_else(|p| p.into_inner()).take());
     }
@@ -111,14 +169,10 @@ pub(crate) fn configure_tcp(stream: &TcpStream, properties: &ChannelProperties) 
     }
 }
 
-/// Splits a stream into its halves and a reset handle.
+/// Splits a stream into its halves and a reset handle, all on the one socket.
 pub(crate) fn split(stream: SessionStream) -> (ReadSide, WriteSide, ResetHandle) {
-    let reset = match &stream {
-        SessionStream::Tcp(s) => ResetHandle::for_tcp(s),
-        SessionStream::Unix(_) => ResetHandle::default(),
-    };
-    let (r, w) = tokio::io::split(stream);
-    (r, w, reset)
+    let shared = Arc::new(stream);
+    (ReadSide(shared.clone()), WriteSide(shared.clone()), ResetHandle(Mutex::new(Some(shared))))
 }
 
 /// Connects to a TCP endpoint, trying each resolved address in turn.
