@@ -63,6 +63,7 @@ pub(crate) fn fuzz(args: &[&str]) -> Result<()> {
         targets = vec![t];
     }
     ensure_cargo_fuzz()?;
+    build_targets(&fuzz_dir, &targets)?;
 
     let mut outcomes = Vec::new();
     for target in &targets {
@@ -164,6 +165,25 @@ fn seed_corpus(fuzz_dir: &Path, target: &str) -> Result<PathBuf> {
         }
     }
     Ok(corpus)
+}
+
+/// Builds every target in one `cargo fuzz build` (one compilation of the shared crates, the
+/// binaries linked in parallel), so that each `cargo fuzz run` afterwards starts at once and
+/// its seconds are spent fuzzing.
+fn build_targets(fuzz_dir: &Path, targets: &[String]) -> Result<()> {
+    let mut cmd = cargo();
+    cmd.current_dir(fuzz_dir).env("RUSTC_BOOTSTRAP", "1").env_remove("CARGO_TARGET_DIR").args(["fuzz", "build"]);
+    if let [only] = targets {
+        cmd.arg(only);
+    }
+    println!("\n==> {}", describe(&cmd));
+    let started = Instant::now();
+    let status = cmd.status().with_context(|| format!("could not start `{}`", describe(&cmd)))?;
+    if !status.success() {
+        bail!("`{}` failed ({status})", describe(&cmd));
+    }
+    println!("    built in {:.1} s", started.elapsed().as_secs_f64());
+    Ok(())
 }
 
 fn run_target(fuzz_dir: &Path, target: &str, corpus: &Path, seconds: u64) -> Result<Outcome> {
