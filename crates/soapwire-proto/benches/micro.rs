@@ -52,4 +52,7 @@ groups! {
     base64;
     /// `mtom::include_references`: a body with one `xop:Include`, and a 1 MiB body without.
     include_references;
+    /// .NET Binary XML (`framing::binary`) on the net.tcp bench's echo request and reply:
+    /// `encode_document`, `decode_document` and steady-state `SessionEncoder`/`SessionDecoder`.
+    nbfx;
 }

@@ -2,10 +2,12 @@
 //!
 //! This module owns the representative documents ([`documents`]: the interop peers' echo
 //! envelopes, a WS-Addressing-heavy SOAP 1.2 envelope, a 1 MiB base64 body and a body of
-//! 10,000 small elements), quick-xml's raw event loop (the ceiling of reads) and the named
-//! workloads ([`CASES`], built by [`prepare`]) that `micro.rs` times with divan and
-//! `instructions.rs` runs at fixed counts under callgrind, so both measure exactly the same
-//! calls. `xml.rs` uses the documents, [`quick_xml_raw`] and [`read_envelope`].
+//! 10,000 small elements; and the echo request and reply of `bench nettcp`,
+//! [`nettcp_request`] and [`nettcp_reply`]), quick-xml's raw event loop (the ceiling of
+//! reads) and the named workloads ([`CASES`], built by [`prepare`]) that `micro.rs` times
+//! with divan and `instructions.rs` runs at fixed counts under callgrind, so both measure
+//! exactly the same calls. `xml.rs` uses the documents, [`quick_xml_raw`] and
+//! [`read_envelope`].
 
 #![allow(dead_code, reason = "each benchmark of this directory uses a different part")]
 
@@ -16,9 +18,12 @@ use bytes::Bytes;
 use quick_xml::Reader;
 use quick_xml::events::Event;
 use soapwire_proto::addressing::{AddressingHeaders, AddressingVersion};
+use soapwire_proto::framing::binary::{
+    DEFAULT_MAX_SESSION_DICTIONARY_SIZE, SessionDecoder, SessionEncoder, decode_document, encode_document,
+};
 use soapwire_proto::mime::{MimeQuotas, MultipartEvent, MultipartParser, MultipartWriter, SOAP12_START_INFO};
 use soapwire_proto::mtom;
-use soapwire_proto::soap::{Envelope, write_envelope_with_body};
+use soapwire_proto::soap::{Body, Envelope, EnvelopeVersion, write_envelope_with_body};
 use soapwire_proto::xml::{ReaderQuotas, XmlEvent};
 
 /// The interop peers' SOAP 1.1 echo request.
@@ -86,6 +91,40 @@ pub(crate) fn wsa_envelope() -> Vec<u8> {
 </s:Header><s:Body><e:echo xmlns:e="{ECHO_NS}"><e:message>hello, world</e:message></e:echo></s:Body></s:Envelope>"#
     )
     .into_bytes()
+}
+
+/// The `echo("hello, world")` request of `cargo xtask bench nettcp` as a soapwire session
+/// client sends it: SOAP 1.2, WS-Addressing 1.0 `Action`, `MessageID` and `To`, written by
+/// the same calls as `Message::encode` (`AddressingHeaders::to_headers`, then
+/// `write_envelope_with_body`). A fixed MessageID and port keep it the same on every run.
+pub(crate) fn nettcp_request() -> Vec<u8> {
+    let addressing = AddressingHeaders {
+        action: Some("http://example.org/echo/echo".to_owned()),
+        message_id: Some("urn:uuid:6b29fc40-ca47-4067-b31d-00dd010662da".to_owned()),
+        to: Some("net.tcp://127.0.0.1:40123/echo".to_owned()),
+        ..AddressingHeaders::default()
+    };
+    let body = r#"<e:echo xmlns:e="http://example.org/echo"><e:message>hello, world</e:message></e:echo>"#;
+    addressed_envelope(&addressing, body)
+}
+
+/// The echo service's reply to [`nettcp_request`]: `Action` and `RelatesTo`, and the
+/// `echoResponse` body the service writes.
+pub(crate) fn nettcp_reply() -> Vec<u8> {
+    let addressing = AddressingHeaders {
+        action: Some("http://example.org/echo/EchoPortType/echoResponse".to_owned()),
+        relates_to: Some("urn:uuid:6b29fc40-ca47-4067-b31d-00dd010662da".to_owned()),
+        ..AddressingHeaders::default()
+    };
+    let body =
+        r#"<e:echoResponse xmlns:e="http://example.org/echo"><e:message>hello, world</e:message></e:echoResponse>"#;
+    addressed_envelope(&addressing, body)
+}
+
+fn addressed_envelope(addressing: &AddressingHeaders, body: &str) -> Vec<u8> {
+    let headers = addressing.to_headers(AddressingVersion::V1_0, EnvelopeVersion::Soap12);
+    let body = Body { xml: Bytes::copy_from_slice(body.as_bytes()), namespaces: Vec::new() };
+    write_envelope_with_body(EnvelopeVersion::Soap12, &headers, &body)
 }
 
 /// `n` deterministic pseudo-random bytes (xorshift64; the same on every run).
@@ -232,7 +271,12 @@ impl Case {
 }
 
 /// Every workload. Reads and writes use the [`documents`]; header lookups the `wsa12` one;
-/// `quick_xml_raw` is the reads' ceiling, for reference.
+/// `quick_xml_raw` is the reads' ceiling, for reference. `nbfx` is the .NET Binary XML
+/// transcoder (`framing::binary`) on [`nettcp_request`] and [`nettcp_reply`]: one NBFX
+/// document each way, and a binary-session message each way in the steady state (every
+/// string already in the session dictionary, as from the second message of a session on);
+/// `nbfx/quick-xml-raw-request` is quick-xml's raw event loop over the same request text,
+/// for scale.
 pub(crate) const CASES: &[Case] = &[
     Case { group: "envelope_read", arg: "echo11", iterations: 2000 },
     Case { group: "envelope_read", arg: "wsa12", iterations: 1000 },
@@ -253,6 +297,15 @@ pub(crate) const CASES: &[Case] = &[
     Case { group: "base64", arg: "decode-1mib", iterations: 5 },
     Case { group: "include_references", arg: "xop", iterations: 2000 },
     Case { group: "include_references", arg: "no-xop-1mib", iterations: 5 },
+    Case { group: "nbfx", arg: "encode-request", iterations: 2000 },
+    Case { group: "nbfx", arg: "encode-reply", iterations: 2000 },
+    Case { group: "nbfx", arg: "decode-request", iterations: 2000 },
+    Case { group: "nbfx", arg: "decode-reply", iterations: 2000 },
+    Case { group: "nbfx", arg: "session-encode-request", iterations: 2000 },
+    Case { group: "nbfx", arg: "session-encode-reply", iterations: 2000 },
+    Case { group: "nbfx", arg: "session-decode-request", iterations: 2000 },
+    Case { group: "nbfx", arg: "session-decode-reply", iterations: 2000 },
+    Case { group: "nbfx", arg: "quick-xml-raw-request", iterations: 2000 },
 ];
 
 /// The arguments of workload group `group`, in [`CASES`] order.
@@ -345,6 +398,56 @@ pub(crate) fn prepare(group: &str, arg: &str) -> Prepared {
             let run = move || drop(black_box(mtom::include_references(black_box(&envelope.body), &quotas)));
             Prepared { bytes, run: Box::new(run) }
         }
+        "nbfx" => prepare_nbfx(arg),
         _ => panic!("no workload group {group:?}"),
     }
+}
+
+/// Workload `nbfx/arg`: `[session-](encode|decode)-(request|reply)`, or
+/// `quick-xml-raw-request`.
+fn prepare_nbfx(arg: &str) -> Prepared {
+    let quotas = ReaderQuotas::default();
+    if arg == "quick-xml-raw-request" {
+        let text = nettcp_request();
+        return Prepared { bytes: text.len(), run: Box::new(move || drop(black_box(quick_xml_raw(black_box(&text))))) };
+    }
+    let (step, message) = arg.rsplit_once('-').unwrap_or_else(|| panic!("no nbfx workload {arg:?}"));
+    let text = match message {
+        "request" => nettcp_request(),
+        "reply" => nettcp_reply(),
+        _ => panic!("no nbfx workload {arg:?}"),
+    };
+    let bytes = text.len();
+    // The session workloads run in the steady state: the first message filled both
+    // dictionaries, so every later one carries an empty StringTable.
+    let mut encoder = SessionEncoder::new(DEFAULT_MAX_SESSION_DICTIONARY_SIZE);
+    let mut decoder = SessionDecoder::new(DEFAULT_MAX_SESSION_DICTIONARY_SIZE);
+    let (mut first, mut steady) = (Vec::new(), Vec::new());
+    encoder.encode_envelope(&text, &mut first).expect("the envelope encodes");
+    decoder.decode_envelope(&first, &quotas).expect("the first message decodes");
+    encoder.encode_envelope(&text, &mut steady).expect("the envelope encodes");
+    let (encoder, decoder) = (std::cell::RefCell::new(encoder), std::cell::RefCell::new(decoder));
+    let run: Box<dyn Fn()> = match step {
+        "encode" => Box::new(move || {
+            let mut out = Vec::new();
+            drop(black_box(encode_document(black_box(&text), &mut out)));
+            drop(black_box(out));
+        }),
+        "decode" => {
+            let mut binary = Vec::new();
+            encode_document(&text, &mut binary).expect("the envelope encodes");
+            Box::new(move || drop(black_box(decode_document(black_box(&binary), &quotas))))
+        }
+        "session-encode" => Box::new(move || {
+            let mut out = Vec::new();
+            drop(black_box(encoder.borrow_mut().encode_envelope(black_box(&text), &mut out)));
+            drop(black_box(out));
+        }),
+        "session-decode" => {
+            assert_eq!(steady.first(), Some(&0), "the steady state has an empty StringTable");
+            Box::new(move || drop(black_box(decoder.borrow_mut().decode_envelope(black_box(&steady), &quotas))))
+        }
+        _ => panic!("no nbfx workload {arg:?}"),
+    };
+    Prepared { bytes, run }
 }

@@ -4,7 +4,9 @@
 //! The decoder is a single pass over the input that appends UTF-8 markup to one output
 //! buffer; it keeps only the stack of open elements (as byte ranges of the output, so a
 //! closing tag is a copy) and the namespace bindings in scope (borrowed from the input or
-//! the dictionaries, never copied).
+//! the dictionaries, never copied). The attributes of the current start tag and the text
+//! being decoded use buffers that live as long as the decoder, so a message costs a handful
+//! of allocations, not one per attribute or text node.
 //!
 //! Everything read from the wire is checked before memory is committed: a length against
 //! the bytes that remain (`InvalidFormat` when it does not fit) and against the
@@ -25,12 +27,6 @@ use std::ops::Range;
 use super::records::{self as r, Cursor};
 use crate::error::{Error, Result};
 use crate::xml::{ReaderQuotas, XML_NAMESPACE};
-
-/// The single-letter prefixes of the `…A` to `…Z` record ranges.
-const LETTERS: [&str; 26] = [
-    "a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l", "m", "n", "o", "p", "q", "r", "s", "t", "u", "v", "w",
-    "x", "y", "z",
-];
 
 /// Resolves `DictionaryString` ids (the static table, plus the session's for odd ids).
 pub(crate) trait Strings {
@@ -65,17 +61,24 @@ pub(crate) fn decode(input: &[u8], strings: &dyn Strings, quotas: &ReaderQuotas,
             quotas.max_total_bytes
         )));
     }
+    // Text is larger than its records: about 3.5 times for a dictionary-heavy envelope,
+    // about 1.3 times for base64 in Bytes records. The fixed part covers small envelopes
+    // without a regrowth; the factor keeps large ones at one or two.
+    let capacity = input.len().saturating_mul(2).saturating_add(512).min(quotas.max_total_bytes);
     let mut decoder = Decoder {
         cur: Cursor::new(input),
         strings,
         quotas: *quotas,
-        out: Vec::with_capacity(input.len().saturating_mul(2).min(quotas.max_total_bytes)),
-        open: Vec::new(),
-        bindings: Vec::new(),
+        out: Vec::with_capacity(capacity),
+        // Sized for a typical envelope: one allocation each, no regrowth.
+        open: Vec::with_capacity(16),
+        bindings: Vec::with_capacity(16),
         roots: 0,
         shape,
         text_run: 0,
-        scratch: String::new(),
+        scratch: String::with_capacity(128),
+        attrs: Vec::with_capacity(8),
+        values: String::with_capacity(128),
     };
     decoder.run()?;
     Ok(decoder.out)
@@ -90,8 +93,16 @@ struct Open {
 
 /// One attribute record of a start tag.
 enum Attr<'x> {
-    Xmlns { prefix: &'x str, uri: &'x str },
-    Plain { prefix: &'x str, local: &'x str, value: String },
+    Xmlns {
+        prefix: &'x str,
+        uri: &'x str,
+    },
+    /// `value` is a range of [`Decoder::values`].
+    Plain {
+        prefix: &'x str,
+        local: &'x str,
+        value: Range<usize>,
+    },
 }
 
 struct Decoder<'x> {
@@ -106,7 +117,12 @@ struct Decoder<'x> {
     shape: Shape,
     /// Bytes of the text node being written (adjacent text records merge into one node).
     text_run: usize,
+    /// The characters of the text record being decoded.
     scratch: String,
+    /// The attribute records of the start tag being decoded (see [`Decoder::attributes`]).
+    attrs: Vec<Attr<'x>>,
+    /// The values of the plain attributes in `attrs`, back to back.
+    values: String,
 }
 
 impl<'x> Decoder<'x> {
@@ -129,7 +145,9 @@ impl<'x> Decoder<'x> {
                 r::SHORT_ELEMENT..=0x77 => {
                     let (prefix, local) = self.element_name(record)?;
                     let attrs = self.attributes()?;
-                    self.start_tag(prefix, local, &attrs)?;
+                    let result = self.start_tag(prefix, local, &attrs);
+                    self.attrs = attrs;
+                    result?;
                 }
                 r::ZERO_TEXT..=r::LAST_TEXT => self.content_text(record, at)?,
                 _ => return Err(Error::invalid_format(format!("unknown record type 0x{record:02X} at offset {at}"))),
@@ -171,9 +189,13 @@ impl<'x> Decoder<'x> {
         })
     }
 
-    /// The attribute records that follow an element record.
+    /// The attribute records that follow an element record, in the decoder's `attrs` buffer
+    /// (taken out, to be handed back once the start tag is written) and their values in
+    /// `values`.
     fn attributes(&mut self) -> Result<Vec<Attr<'x>>> {
-        let mut attrs = Vec::new();
+        let mut attrs = std::mem::take(&mut self.attrs);
+        attrs.clear();
+        self.values.clear();
         let (mut plain, mut declarations) = (0usize, 0usize);
         while let Some(record @ r::SHORT_ATTRIBUTE..=0x3F) = self.cur.peek() {
             self.cur.u8()?;
@@ -218,8 +240,8 @@ impl<'x> Decoder<'x> {
         Ok(attrs)
     }
 
-    /// The one text record (or list) that is an attribute's value.
-    fn attribute_value(&mut self) -> Result<String> {
+    /// The one text record (or list) that is an attribute's value, appended to `values`.
+    fn attribute_value(&mut self) -> Result<Range<usize>> {
         let at = self.cur.position();
         let record = self.cur.u8()?;
         if !(r::ZERO_TEXT..=r::LAST_TEXT).contains(&record) || record & r::WITH_END_ELEMENT != 0 {
@@ -227,9 +249,13 @@ impl<'x> Decoder<'x> {
                 "record 0x{record:02X} at offset {at} cannot be an attribute value (a text record without end element is needed)"
             )));
         }
-        let mut value = String::new();
-        self.text_value(record, &mut value, self.quotas.max_text_bytes, false)?;
-        Ok(value)
+        // `text_value` bounds the whole buffer it appends to, hence the limit past `start`.
+        let mut values = std::mem::take(&mut self.values);
+        let start = values.len();
+        let result = self.text_value(record, &mut values, start.saturating_add(self.quotas.max_text_bytes), false);
+        let end = values.len();
+        self.values = values;
+        result.map(|()| start..end)
     }
 
     /// Validates a start tag, enters its namespace scope and writes it.
@@ -264,7 +290,7 @@ impl<'x> Decoder<'x> {
             )));
         }
         self.resolve(prefix, true)?;
-        let mut names: Vec<(&str, &str)> = Vec::new();
+        let mut plain = 0;
         for attr in attrs {
             if let Attr::Plain { prefix, local, .. } = attr {
                 self.check_qname("attribute", prefix, local)?;
@@ -273,13 +299,23 @@ impl<'x> Decoder<'x> {
                         "a namespace declaration must use an xmlns record, not an attribute record",
                     ));
                 }
-                names.push((self.resolve(prefix, false)?, local));
+                self.resolve(prefix, false)?;
+                plain += 1;
             }
         }
-        names.sort_unstable();
-        if let Some(w) = names.windows(2).find(|w| w.first() == w.get(1)) {
-            let (ns, local) = w.first().copied().unwrap_or_default();
-            return Err(Error::invalid_format(format!("duplicate attribute {{{ns}}}{local} on one element")));
+        // Most start tags have at most one attribute, which needs no comparison.
+        if plain > 1 {
+            let mut names: Vec<(&str, &str)> = Vec::with_capacity(plain);
+            for attr in attrs {
+                if let Attr::Plain { prefix, local, .. } = attr {
+                    names.push((self.resolve(prefix, false)?, local));
+                }
+            }
+            names.sort_unstable();
+            if let Some(w) = names.windows(2).find(|w| w.first() == w.get(1)) {
+                let (ns, local) = w.first().copied().unwrap_or_default();
+                return Err(Error::invalid_format(format!("duplicate attribute {{{ns}}}{local} on one element")));
+            }
         }
         self.write_start_tag(prefix, local, attrs, mark)
     }
@@ -293,7 +329,7 @@ impl<'x> Decoder<'x> {
         for attr in attrs {
             match attr {
                 Attr::Xmlns { prefix, uri } => {
-                    self.reserve(7 + usize::from(!prefix.is_empty()) + prefix.len() + 2 + escaped_len(uri, true))?;
+                    self.reserve_escaped(7 + usize::from(!prefix.is_empty()) + prefix.len() + 2, uri, true)?;
                     self.out.extend_from_slice(b" xmlns");
                     if !prefix.is_empty() {
                         self.out.push(b':');
@@ -304,7 +340,8 @@ impl<'x> Decoder<'x> {
                     self.out.push(b'"');
                 }
                 Attr::Plain { prefix, local, value } => {
-                    self.reserve(1 + qname_len(prefix, local) + 3 + escaped_len(value, true))?;
+                    let value = self.values.get(value.clone()).unwrap_or_default();
+                    self.reserve_escaped(1 + qname_len(prefix, local) + 3, value, true)?;
                     self.out.push(b' ');
                     push_qname(&mut self.out, prefix, local);
                     self.out.extend_from_slice(b"=\"");
@@ -416,21 +453,46 @@ impl<'x> Decoder<'x> {
                 "text record 0x{record:02X} at offset {at} closes an element, but none is open"
             )));
         }
-        let mut text = std::mem::take(&mut self.scratch);
-        text.clear();
         let limit = self.quotas.max_text_bytes.saturating_sub(self.text_run);
-        let result = self.text_value(record & !r::WITH_END_ELEMENT, &mut text, limit, false);
-        let result = result.and_then(|()| self.write_text(&text));
-        self.scratch = text;
-        result?;
+        let base = record & !r::WITH_END_ELEMENT;
+        if matches!(base, r::CHARS8_TEXT | r::CHARS16_TEXT | r::CHARS32_TEXT) {
+            // Most text is characters: escaped straight from the input, without a copy.
+            let text = self.chars_text(base, limit)?;
+            self.write_text(text)?;
+        } else {
+            let mut text = std::mem::take(&mut self.scratch);
+            text.clear();
+            let result = self.text_value(base, &mut text, limit, false);
+            let result = result.and_then(|()| self.write_text(&text));
+            self.scratch = text;
+            result?;
+        }
         if end { self.close() } else { Ok(()) }
+    }
+
+    /// The characters of a Chars8/16/32Text record (`record` without its end-element bit),
+    /// borrowed from the input; `room` is how many bytes the text node may still take.
+    fn chars_text(&mut self, record: u8, room: usize) -> Result<&'x str> {
+        let at = self.cur.position();
+        let len = self.length(record, r::CHARS8_TEXT)?;
+        let bytes = self.cur.take(len)?;
+        if len > room {
+            return Err(Error::quota_exceeded(format!(
+                "text node exceeds max_text_bytes ({}) at offset {at}",
+                self.quotas.max_text_bytes
+            )));
+        }
+        let s = std::str::from_utf8(bytes)
+            .map_err(|e| Error::invalid_format(format!("text at offset {at} is not UTF-8: {e}")))?;
+        r::check_xml_chars(s, "text")?;
+        Ok(s)
     }
 
     fn write_text(&mut self, text: &str) -> Result<()> {
         if self.open.is_empty() && self.shape == Shape::Document && !crate::xml::is_whitespace(text) {
             return Err(Error::invalid_format("text outside the root element"));
         }
-        self.reserve(escaped_len(text, false))?;
+        self.reserve_escaped(0, text, false)?;
         escape_into(&mut self.out, text, false);
         self.text_run = self.text_run.saturating_add(text.len());
         Ok(())
@@ -464,12 +526,7 @@ impl<'x> Decoder<'x> {
             r::DATETIME_TEXT => r::format_datetime(buf, self.cur.u64_le()?)?,
             r::TIMESPAN_TEXT => r::format_timespan(buf, i64::from_le_bytes(self.cur.array()?)),
             r::CHARS8_TEXT | r::CHARS16_TEXT | r::CHARS32_TEXT => {
-                let len = self.length(record, r::CHARS8_TEXT)?;
-                let bytes = self.cur.take(len)?;
-                fits(buf, len)?;
-                let s = std::str::from_utf8(bytes)
-                    .map_err(|e| Error::invalid_format(format!("text at offset {at} is not UTF-8: {e}")))?;
-                r::check_xml_chars(s, "text")?;
+                let s = self.chars_text(record, limit.saturating_sub(buf.len()))?;
                 buf.push_str(s);
             }
             r::BYTES8_TEXT | r::BYTES16_TEXT | r::BYTES32_TEXT => {
@@ -597,6 +654,14 @@ impl<'x> Decoder<'x> {
         }
         let (prefix, local) = self.element_name(record)?;
         let attrs = self.attributes()?;
+        let result = self.array_items(at, prefix, local, &attrs);
+        self.attrs = attrs;
+        result
+    }
+
+    /// The rest of an Array record whose element record (at offset `at`) and attributes
+    /// are read: EndElement, value type, count, values.
+    fn array_items(&mut self, at: usize, prefix: &'x str, local: &'x str, attrs: &[Attr<'x>]) -> Result<()> {
         let end = self.cur.u8()?;
         if end != r::END_ELEMENT {
             return Err(Error::invalid_format(format!(
@@ -626,10 +691,18 @@ impl<'x> Decoder<'x> {
             )));
         }
         for _ in 0..count {
-            self.start_tag(prefix, local, &attrs)?;
+            self.start_tag(prefix, local, attrs)?;
             self.content_text(value_type, self.cur.position())?;
         }
         Ok(())
+    }
+
+    /// Like [`reserve`](Self::reserve) for `fixed` bytes of markup and `s` escaped, without
+    /// measuring the escaped `s` unless it could matter: escaping at most sextuples a byte
+    /// (`&quot;`), so far from the quota the plain length decides.
+    fn reserve_escaped(&self, fixed: usize, s: &str, attr: bool) -> Result<()> {
+        let worst = self.out.len().saturating_add(fixed).saturating_add(s.len().saturating_mul(6));
+        if worst <= self.quotas.max_total_bytes { Ok(()) } else { self.reserve(fixed + escaped_len(s, attr)) }
     }
 
     /// Fails unless `n` more output bytes stay within `max_total_bytes`.
@@ -645,7 +718,7 @@ impl<'x> Decoder<'x> {
 }
 
 fn letter(offset: u8) -> &'static str {
-    LETTERS.get(usize::from(offset)).copied().unwrap_or("a")
+    r::LETTERS.get(usize::from(offset)).copied().unwrap_or("a")
 }
 
 fn qname_len(prefix: &str, local: &str) -> usize {
@@ -678,16 +751,46 @@ fn escaped_len(s: &str, attr: bool) -> usize {
     s.bytes().map(|b| escape_of(b, attr).map_or(1, <[u8]>::len)).sum()
 }
 
+/// [`escape_of`] as a table: bit 1 for the bytes escaped in text, bit 2 for those escaped
+/// in attribute values.
+static ESCAPED: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut b: u8 = 0;
+    loop {
+        table[b as usize] = (matches!(b, b'<' | b'>' | b'&' | b'\r') as u8)
+            | (matches!(b, b'<' | b'>' | b'&' | b'\r' | b'"' | b'\t' | b'\n') as u8) << 1;
+        if b == u8::MAX {
+            break table;
+        }
+        b += 1;
+    }
+};
+
+/// The index of the first byte of `bytes` that [`escape_of`] replaces, or `bytes.len()`.
+/// Most strings need no escape at all, so whole 16-byte chunks are tested first with a
+/// branch-free test the compiler vectorises; only the chunk with an escape, or the last
+/// few bytes, are looked at byte by byte (through [`ESCAPED`]).
+fn first_escape(bytes: &[u8], attr: bool) -> usize {
+    const CHUNK: usize = 16;
+    let special = |b: u8| {
+        (b == b'<') | (b == b'>') | (b == b'&') | (b == b'\r') | (attr & ((b == b'"') | (b == b'\t') | (b == b'\n')))
+    };
+    let clean = bytes.chunks_exact(CHUNK).take_while(|chunk| !chunk.iter().fold(false, |acc, &b| acc | special(b)));
+    let clean = clean.count() * CHUNK;
+    let bit = if attr { 2 } else { 1 };
+    let rest = bytes.get(clean..).unwrap_or_default();
+    clean + rest.iter().position(|&b| ESCAPED[usize::from(b)] & bit != 0).unwrap_or(rest.len())
+}
+
 /// Appends `s` escaped so that an XML reader gives back exactly `s`.
 fn escape_into(out: &mut Vec<u8>, s: &str, attr: bool) {
-    let bytes = s.as_bytes();
-    let mut copied = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        if let Some(escape) = escape_of(b, attr) {
-            out.extend_from_slice(bytes.get(copied..i).unwrap_or_default());
-            out.extend_from_slice(escape);
-            copied = i + 1;
-        }
+    let mut rest = s.as_bytes();
+    loop {
+        let i = first_escape(rest, attr);
+        let (clean, from) = rest.split_at(i);
+        out.extend_from_slice(clean);
+        let Some((&b, after)) = from.split_first() else { return };
+        out.extend_from_slice(escape_of(b, attr).unwrap_or(&[b]));
+        rest = after;
     }
-    out.extend_from_slice(bytes.get(copied..).unwrap_or_default());
 }

@@ -2,7 +2,9 @@
 //! (`application/soap+msbin1`, `application/soap+msbinsession1`) document may refer to by an
 //! even `DictionaryString` id (0x000, 0x002, … 0x3CC), without sending them.
 //!
-//! This module owns the table and the two lookups ([`static_string`], [`static_id`]). Ids are
+//! This module owns the table, the two lookups ([`static_string`], [`static_id`], the latter
+//! through a hash index built at compile time) and the fast string hasher of the session
+//! dictionary ([`FastHashMap`]). Ids are
 //! *wire* ids: the value of the `DictionaryString` itself, so entry `n` of the table has id
 //! `2 * n`; odd ids belong to the session dictionary ([MC-NBFSE], see `session.rs`).
 //!
@@ -15,10 +17,13 @@
 //! WCF is what sends and reads the id on the wire.
 
 use std::collections::HashMap;
-use std::sync::OnceLock;
+use std::hash::{BuildHasherDefault, Hasher};
 
 /// The [MC-NBFS] static dictionary, indexed by `wire id / 2`.
-static STATIC_STRINGS: [&str; 487] = [
+static STATIC_STRINGS: [&str; 487] = STRINGS;
+
+/// The table itself, as a constant so that [`INDEX`] can be built from it at compile time.
+const STRINGS: [&str; 487] = [
     /* 0x000 */ "mustUnderstand",
     /* 0x002 */ "Envelope",
     /* 0x004 */ "http://www.w3.org/2003/05/soap-envelope",
@@ -543,13 +548,112 @@ pub fn static_string(id: u32) -> Option<&'static str> {
 /// assert_eq!(static_id("Inventory"), None);
 /// ```
 pub fn static_id(s: &str) -> Option<u32> {
-    static INDEX: OnceLock<HashMap<&'static str, u32>> = OnceLock::new();
-    let index = INDEX.get_or_init(|| {
-        STATIC_STRINGS
-            .iter()
-            .enumerate()
-            .filter_map(|(i, s)| Some((*s, u32::try_from(i).ok()?.checked_mul(2)?)))
-            .collect()
-    });
-    index.get(s).copied()
+    let mut slot = slot_of(s.as_bytes());
+    loop {
+        // Entries are indexes + 1; an empty slot ends the probe sequence.
+        let index = usize::from(INDEX.get(slot)?.checked_sub(1)?);
+        if STATIC_STRINGS.get(index) == Some(&s) {
+            return u32::try_from(index * 2).ok();
+        }
+        slot = (slot + 1) % SLOTS;
+    }
+}
+
+/// Slots of [`INDEX`]: a power of two, about twice the number of strings, so that probe
+/// sequences stay short (see the test `static_index_probe_sequences_are_short`).
+pub(crate) const SLOTS: usize = 1024;
+
+/// An open-addressing table (linear probing) from [`slot_of`] a string to its index + 1
+/// in the table, 0 for an empty slot; built at compile time. The encoder asks it about
+/// every name, namespace URI and text it sends, so a lookup must cost a few dozen
+/// instructions, hit or miss, whatever the length of the string.
+static INDEX: [u16; SLOTS] = build_index();
+
+/// The slot where the search for `s` starts: a hash of its length and of four of its bytes
+/// (first, quarter, middle, last), which is O(1) for any length and tells the dictionary's
+/// strings apart well (many share a prefix such as `http://schemas.xmlsoap.org/ws/`).
+pub(crate) const fn slot_of(s: &[u8]) -> usize {
+    let n = s.len();
+    if n == 0 {
+        return 0;
+    }
+    let mixed = (n as u32).wrapping_mul(0x9E37_79B1)
+        ^ (s[0] as u32)
+        ^ ((s[n / 2] as u32) << 8)
+        ^ ((s[n - 1] as u32) << 16)
+        ^ ((s[n / 4] as u32) << 24);
+    (mixed.wrapping_mul(0x85EB_CA77) >> (32 - SLOTS.trailing_zeros())) as usize
+}
+
+/// The slots a lookup of `s` visits (1 when the first one is the answer), for tests.
+#[cfg(test)]
+pub(crate) fn probes(s: &str) -> usize {
+    let start = slot_of(s.as_bytes());
+    (0..SLOTS)
+        .position(|i| {
+            let entry = INDEX[(start + i) % SLOTS];
+            entry == 0 || STATIC_STRINGS[usize::from(entry - 1)] == s
+        })
+        .map_or(SLOTS, |i| i + 1)
+}
+
+const fn build_index() -> [u16; SLOTS] {
+    let mut slots = [0u16; SLOTS];
+    let mut i = 0;
+    while i < STRINGS.len() {
+        let mut slot = slot_of(STRINGS[i].as_bytes());
+        while slots[slot] != 0 {
+            slot = (slot + 1) % SLOTS;
+        }
+        slots[slot] = (i + 1) as u16;
+        i += 1;
+    }
+    slots
+}
+
+/// A `HashMap` keyed by strings with [`WordHasher`]: the encoder looks up every name, URI
+/// and text it sends, so the hash must cost a few instructions per word, not SipHash's
+/// rounds per byte.
+pub(crate) type FastHashMap<K, V> = HashMap<K, V, BuildHasherDefault<WordHasher>>;
+
+/// An unkeyed hasher that folds its input 8 bytes at a time with a rotate, xor and multiply
+/// (the construction of rustc's FxHash). It does not resist chosen collisions. That is
+/// acceptable here: the static table's keys are fixed, and the session table holds only
+/// names the local side itself sends, at most as many as the session quota allows.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct WordHasher(u64);
+
+impl WordHasher {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+}
+
+impl Hasher for WordHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut words = bytes.chunks_exact(8);
+        for word in &mut words {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(word);
+            self.add(u64::from_le_bytes(w));
+        }
+        let rest = words.remainder();
+        if !rest.is_empty() {
+            let mut w = [0u8; 8];
+            w[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(w));
+        }
+    }
+
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }

@@ -1,8 +1,9 @@
 //! Text to binary: the [MC-NBFX] record encoder.
 //!
-//! This module owns the reading of text XML (with quick-xml, under the same rules as our
-//! reader: UTF-8 only, no DTD, only the predefined entities, one root element, declared
-//! prefixes, unique attributes) and the choice of records for it:
+//! This module owns the reading of text XML (under the same rules as our reader: UTF-8
+//! only, no DTD, only the predefined entities, one root element, declared prefixes, unique
+//! attributes) and the choice of records for it. The document is read by quick-xml (the
+//! project never tokenizes XML by hand), event by event, in document order.
 //!
 //! * An element or attribute becomes the shortest record for its prefix: no prefix →
 //!   `Short…`; one lowercase letter → `Prefix…A`..`Z`; any other prefix → the general
@@ -19,6 +20,8 @@
 //! * Comments are kept (Comment record); the XML declaration and processing instructions
 //!   are dropped (NBFX cannot carry them), and so is whitespace outside the root element. The
 //!   declaration is still checked as our reader checks it (at the start, well-formed, UTF-8).
+
+use std::ops::Range;
 
 use quick_xml::Reader;
 use quick_xml::XmlVersion;
@@ -53,8 +56,23 @@ impl Names for StaticNames {
 /// Appends the NBFX records of text XML `xml` to `out`; on error `out` is left as it was.
 pub(crate) fn encode(xml: &[u8], names: &mut dyn Names, out: &mut Vec<u8>) -> Result<()> {
     let start = out.len();
-    let mut encoder =
-        Encoder { names, out, depth: 0, root_seen: false, text: String::new(), scopes: Vec::new(), marks: Vec::new() };
+    // The records of an envelope take a third to a half of its text (markup shrinks to a
+    // few bytes, text is copied), so this spares a fresh buffer its growth steps.
+    out.reserve(xml.len() / 2);
+    // The buffers start at sizes that hold a typical envelope, so that each costs one
+    // allocation instead of a series of small regrowths.
+    let mut encoder = Encoder {
+        names,
+        out,
+        depth: 0,
+        root_seen: false,
+        text: String::with_capacity(256),
+        scopes: Vec::with_capacity(8),
+        scope_text: String::with_capacity(256),
+        marks: Vec::with_capacity(16),
+        // Only quick-xml's path uses it.
+        attrs: Attrs::default(),
+    };
     let result = encoder.run(xml);
     if result.is_err() {
         out.truncate(start);
@@ -67,23 +85,100 @@ struct Encoder<'e> {
     out: &'e mut Vec<u8>,
     depth: usize,
     root_seen: bool,
-    /// Character data not yet written (it may still merge with the next end tag).
+    /// Character data not yet written (it may still merge with the next end tag). One
+    /// buffer for the whole document, cleared after each text record.
     text: String,
-    /// Namespace bindings in scope (prefix, URI), innermost last.
-    scopes: Vec<(String, String)>,
+    /// Namespace bindings in scope, innermost last.
+    scopes: Vec<Binding>,
+    /// The prefixes and URIs of `scopes`, back to back: one buffer rather than two
+    /// `String`s per declaration, since every header of an envelope declares its namespace.
+    scope_text: String,
     /// Where each open element's bindings start in `scopes`.
     marks: Vec<usize>,
+    /// The attributes of the start tag being encoded.
+    attrs: Attrs,
 }
 
-/// One attribute of a start tag, in document order.
-enum Attr<'t> {
-    Xmlns { prefix: &'t str, uri: String },
-    Plain { prefix: &'t str, local: &'t str, value: String },
+/// A namespace binding in scope: `scope_text[prefix]` is bound to `scope_text[uri]`.
+struct Binding {
+    prefix: Range<usize>,
+    uri: Range<usize>,
+}
+
+/// The attributes of one start tag read by quick-xml, in document order, their names and
+/// values copied into one buffer. quick-xml's attributes borrow from an event that lives for
+/// one step of the reading loop; copying them lets the encoder reuse this buffer for every
+/// start tag instead of allocating a list per element.
+#[derive(Default)]
+struct Attrs {
+    list: Vec<AttrSpan>,
+    text: String,
+}
+
+/// One attribute as ranges of [`Attrs::text`]; a namespace declaration has an empty `local`
+/// and its URI as `value`.
+struct AttrSpan {
+    xmlns: bool,
+    prefix: Range<usize>,
+    local: Range<usize>,
+    value: Range<usize>,
+}
+
+/// One attribute of a start tag, as both readers hand it to [`Encoder::open`].
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Attr<'t> {
+    Xmlns { prefix: &'t str, uri: &'t str },
+    Plain { prefix: &'t str, local: &'t str, value: &'t str },
+}
+
+impl Attrs {
+    fn clear(&mut self) {
+        self.list.clear();
+        self.text.clear();
+    }
+
+    fn push(&mut self, xmlns: bool, prefix: &str, local: &str, value: &str) {
+        let mut copy = |s: &str| {
+            let start = self.text.len();
+            self.text.push_str(s);
+            start..self.text.len()
+        };
+        let span = AttrSpan { xmlns, prefix: copy(prefix), local: copy(local), value: copy(value) };
+        self.list.push(span);
+    }
+
+    /// The attributes in document order.
+    fn iter(&self) -> impl Iterator<Item = Attr<'_>> {
+        let text = |range: &Range<usize>| self.text.get(range.clone()).unwrap_or_default();
+        self.list.iter().map(move |a| {
+            if a.xmlns {
+                Attr::Xmlns { prefix: text(&a.prefix), uri: text(&a.value) }
+            } else {
+                Attr::Plain { prefix: text(&a.prefix), local: text(&a.local), value: text(&a.value) }
+            }
+        })
+    }
 }
 
 impl Encoder<'_> {
     fn run(&mut self, xml: &[u8]) -> Result<()> {
         let xml = xml.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(xml);
+        self.read(xml)?;
+        self.flush_text(false)?;
+        if self.depth > 0 {
+            return Err(Error::invalid_format(format!(
+                "unexpected end of input: {} element(s) not closed",
+                self.depth
+            )));
+        }
+        if !self.root_seen {
+            return Err(Error::invalid_format("the document has no root element"));
+        }
+        Ok(())
+    }
+
+    /// Every event of quick-xml's reader.
+    fn read(&mut self, xml: &[u8]) -> Result<()> {
         let mut reader = Reader::from_reader(xml);
         let config = reader.config_mut();
         config.check_end_names = true;
@@ -120,20 +215,9 @@ impl Encoder<'_> {
                 Event::DocType(_) => {
                     return Err(Error::invalid_format("DTDs are not allowed (found a DOCTYPE declaration)"));
                 }
-                Event::Eof => break,
+                Event::Eof => return Ok(()),
             }
         }
-        self.flush_text(false)?;
-        if self.depth > 0 {
-            return Err(Error::invalid_format(format!(
-                "unexpected end of input: {} element(s) not closed",
-                self.depth
-            )));
-        }
-        if !self.root_seen {
-            return Err(Error::invalid_format("the document has no root element"));
-        }
-        Ok(())
     }
 
     fn push_text(&mut self, text: &str) -> Result<()> {
@@ -148,19 +232,36 @@ impl Encoder<'_> {
         if self.text.is_empty() {
             return Ok(false);
         }
-        let text = std::mem::take(&mut self.text);
-        if self.depth == 0 {
-            if crate::xml::is_whitespace(&text) {
-                return Ok(false);
+        let result = if self.depth == 0 {
+            if crate::xml::is_whitespace(&self.text) {
+                Ok(false)
+            } else {
+                Err(Error::invalid_format("text outside the root element"))
             }
-            return Err(Error::invalid_format("text outside the root element"));
-        }
-        let id = self.names.text_id(&text);
-        r::write_text_record(self.out, &r::text_record_for(&text, id), end)?;
-        Ok(true)
+        } else {
+            let (text, names) = (&self.text, &self.names);
+            r::write_text_record(self.out, &r::text_record_for(text, || names.text_id(text)), end).map(|()| true)
+        };
+        self.text.clear();
+        result
     }
 
+    /// A start tag read by quick-xml.
     fn start(&mut self, e: &BytesStart<'_>) -> Result<()> {
+        self.enter_element()?;
+        let (prefix, local) = split_qname(e.name().into_inner(), "element")?;
+        check_element_prefix(prefix)?;
+        // The attribute buffer is taken out while the records are written (`self` is
+        // borrowed mutably for that), then handed back for the next start tag.
+        let mut attrs = std::mem::take(&mut self.attrs);
+        let result = read_attributes(e, &mut attrs).and_then(|()| self.open(prefix, local, || attrs.iter()));
+        self.attrs = attrs;
+        result
+    }
+
+    /// What every start tag does first: the pending text is written, and a second root is
+    /// refused.
+    fn enter_element(&mut self) -> Result<()> {
         self.flush_text(false)?;
         if self.depth == 0 {
             if self.root_seen {
@@ -168,39 +269,53 @@ impl Encoder<'_> {
             }
             self.root_seen = true;
         }
-        let (prefix, local) = split_qname(e.name().into_inner(), "element")?;
-        if prefix == "xmlns" {
-            return Err(Error::invalid_format("the prefix 'xmlns' cannot name an element"));
-        }
-        let attrs = attributes(e)?;
+        Ok(())
+    }
+
+    /// Opens element `prefix:local` with attributes `attrs` (called once per pass over
+    /// them): enters its namespace declarations, checks its names and writes its records.
+    fn open<'a, I>(&mut self, prefix: &str, local: &str, attrs: impl Fn() -> I) -> Result<()>
+    where
+        I: Iterator<Item = Attr<'a>>,
+    {
         let mark = self.scopes.len();
-        for attr in &attrs {
+        for attr in attrs() {
             if let Attr::Xmlns { prefix, uri } = attr {
                 r::check_declaration(prefix, uri)?;
-                self.scopes.push(((*prefix).to_owned(), uri.clone()));
+                self.bind(prefix, uri);
             }
         }
         self.marks.push(mark);
         self.depth += 1;
         self.resolve(prefix, true)?;
-        let mut names = Vec::new();
-        for attr in &attrs {
-            if let Attr::Plain { prefix, local, .. } = attr {
-                names.push((self.resolve(prefix, false)?.to_owned(), *local));
+        let mut plain = 0;
+        for attr in attrs() {
+            if let Attr::Plain { prefix, .. } = attr {
+                self.resolve(prefix, false)?;
+                plain += 1;
             }
         }
-        names.sort_unstable();
-        if names.windows(2).any(|w| w.first() == w.get(1)) {
-            return Err(Error::invalid_format("two attributes with the same expanded name on one element"));
+        // Most start tags have at most one attribute, which needs no comparison.
+        if plain > 1 {
+            let mut names = Vec::with_capacity(plain);
+            for attr in attrs() {
+                if let Attr::Plain { prefix, local, .. } = attr {
+                    names.push((self.resolve(prefix, false)?, local));
+                }
+            }
+            names.sort_unstable();
+            if names.windows(2).any(|w| w.first() == w.get(1)) {
+                return Err(Error::invalid_format("two attributes with the same expanded name on one element"));
+            }
         }
         self.element(prefix, local)?;
-        for attr in &attrs {
+        for attr in attrs() {
             match attr {
                 Attr::Xmlns { prefix, uri } => self.xmlns(prefix, uri)?,
                 Attr::Plain { prefix, local, value } => {
                     self.attribute(prefix, local)?;
-                    let id = self.names.text_id(value);
-                    r::write_text_record(self.out, &r::text_record_for(value, id), false)?;
+                    let names = &self.names;
+                    r::write_text_record(self.out, &r::text_record_for(value, || names.text_id(value)), false)?;
                 }
             }
         }
@@ -213,9 +328,21 @@ impl Encoder<'_> {
         }
         self.depth = self.depth.saturating_sub(1);
         if let Some(mark) = self.marks.pop() {
+            if let Some(first) = self.scopes.get(mark) {
+                self.scope_text.truncate(first.prefix.start);
+            }
             self.scopes.truncate(mark);
         }
         Ok(())
+    }
+
+    /// Enters the binding of `prefix` to `uri` (innermost).
+    fn bind(&mut self, prefix: &str, uri: &str) {
+        let start = self.scope_text.len();
+        self.scope_text.push_str(prefix);
+        let middle = self.scope_text.len();
+        self.scope_text.push_str(uri);
+        self.scopes.push(Binding { prefix: start..middle, uri: middle..self.scope_text.len() });
     }
 
     fn resolve(&self, prefix: &str, element: bool) -> Result<&str> {
@@ -225,8 +352,9 @@ impl Encoder<'_> {
         if prefix == "xml" {
             return Ok(crate::xml::XML_NAMESPACE);
         }
-        match self.scopes.iter().rev().find(|(p, _)| p == prefix) {
-            Some((_, uri)) => Ok(uri),
+        let text = |range: &Range<usize>| self.scope_text.get(range.clone()).unwrap_or_default();
+        match self.scopes.iter().rev().find(|b| text(&b.prefix) == prefix) {
+            Some(b) => Ok(text(&b.uri)),
             None if prefix.is_empty() => Ok(""),
             None => Err(Error::invalid_format(format!("the prefix '{prefix}' is not bound to a namespace"))),
         }
@@ -317,10 +445,10 @@ impl Encoder<'_> {
     }
 }
 
-/// The attributes of `e` in document order, values unescaped and normalised like our reader
-/// does (namespace URIs are unescaped only).
-fn attributes<'t>(e: &'t BytesStart<'_>) -> Result<Vec<Attr<'t>>> {
-    let mut attrs = Vec::new();
+/// Reads the attributes of `e` into `attrs` in document order, values unescaped and
+/// normalised like our reader does (namespace URIs are unescaped only).
+fn read_attributes(e: &BytesStart<'_>, attrs: &mut Attrs) -> Result<()> {
+    attrs.clear();
     let mut iter = e.attributes();
     iter.with_checks(true);
     for attr in iter {
@@ -333,7 +461,7 @@ fn attributes<'t>(e: &'t BytesStart<'_>) -> Result<Vec<Attr<'t>>> {
             let prefix = key.strip_prefix("xmlns:").unwrap_or("");
             let uri = unescape_with(&attr.value, resolve_xml_entity)
                 .map_err(|err| Error::invalid_format(format!("bad namespace URI: {err}")))?;
-            attrs.push(Attr::Xmlns { prefix, uri: uri.into_owned() });
+            attrs.push(true, prefix, "", &uri);
             continue;
         }
         let (prefix, local) = split_qname(key, "attribute")?;
@@ -341,9 +469,9 @@ fn attributes<'t>(e: &'t BytesStart<'_>) -> Result<Vec<Attr<'t>>> {
             .normalized_value_with(XmlVersion::Implicit1_0, 1, resolve_xml_entity)
             .map_err(|err| Error::invalid_format(format!("bad attribute value: {err}")))?;
         r::check_xml_chars(&value, "an attribute value")?;
-        attrs.push(Attr::Plain { prefix, local, value: value.into_owned() });
+        attrs.push(false, prefix, local, &value);
     }
-    Ok(attrs)
+    Ok(())
 }
 
 /// The XML declaration, which is dropped, under our reader's rules: first in the document
@@ -360,8 +488,15 @@ fn check_declaration(decl: &BytesDecl<'_>, at_start: bool) -> Result<()> {
     }
 }
 
+fn check_element_prefix(prefix: &str) -> Result<()> {
+    if prefix == "xmlns" {
+        return Err(Error::invalid_format("the prefix 'xmlns' cannot name an element"));
+    }
+    Ok(())
+}
+
 /// `prefix:local` (or `local`) as two `NCName`s.
-fn split_qname<'t>(name: &'t str, what: &str) -> Result<(&'t str, &'t str)> {
+pub(super) fn split_qname<'t>(name: &'t str, what: &str) -> Result<(&'t str, &'t str)> {
     let (prefix, local) = name.split_once(':').unwrap_or(("", name));
     if !r::is_ncname(local) || (name.contains(':') && !r::is_ncname(prefix)) {
         return Err(Error::invalid_format(format!("'{}' is not a valid {what} name", name.escape_debug())));

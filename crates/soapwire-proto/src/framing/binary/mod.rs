@@ -18,7 +18,7 @@
 //! | `records` | record type bytes, `MultiByteInt31`, the text form of every typed text record (numbers, dates, durations, UUIDs, base64), the encoder's choice of text record |
 //! | `dictionary` | the [MC-NBFS] static dictionary (487 strings, even ids 0x000..0x3CC): [`static_string`], [`static_id`] |
 //! | `decode` | binary → text: every record of [MC-NBFX] §2, namespace checks, quotas before allocation |
-//! | `encode` | text → binary: quick-xml events to records, dictionary and prefix forms |
+//! | `encode` | text → binary: text XML to records, dictionary and prefix forms |
 //! | `session` | [MC-NBFSE] `StringTable`s, the session dictionaries and their quota (see the two sections below) |
 //!
 //! # The session dictionary quota

@@ -96,6 +96,12 @@ pub(crate) const LAST_TEXT: u8 = 0xBD;
 /// The largest value a `MultiByteInt31` holds.
 pub(crate) const MAX_INT31: u32 = 0x7FFF_FFFF;
 
+/// The single-letter prefixes of the `…A` to `…Z` record ranges.
+pub(crate) const LETTERS: [&str; 26] = [
+    "a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l", "m", "n", "o", "p", "q", "r", "s", "t", "u", "v", "w",
+    "x", "y", "z",
+];
+
 /// The record's single-letter prefix (`'a'` + offset) for the A..Z record ranges.
 pub(crate) fn letter(offset: u8) -> char {
     char::from(b'a'.saturating_add(offset))
@@ -201,6 +207,11 @@ impl<'a> Cursor<'a> {
 
     /// A `MultiByteInt31`: at most five bytes, at most 31 bits.
     pub(crate) fn int31(&mut self) -> Result<u32> {
+        // One byte (a value below 128) is by far the most common form.
+        if let Some(b) = self.peek().filter(|b| b & 0x80 == 0) {
+            self.pos += 1;
+            return Ok(u32::from(b));
+        }
         let start = self.pos;
         let mut value: u32 = 0;
         for i in 0..5u32 {
@@ -220,6 +231,10 @@ impl<'a> Cursor<'a> {
     pub(crate) fn string(&mut self) -> Result<&'a str> {
         let len = self.int31()? as usize;
         let bytes = self.take(len)?;
+        // Prefixes are almost always one lowercase letter, which needs no UTF-8 validation.
+        if let [b @ b'a'..=b'z'] = bytes {
+            return Ok(LETTERS.get(usize::from(b - b'a')).copied().unwrap_or_default());
+        }
         std::str::from_utf8(bytes)
             .map_err(|e| Error::invalid_format(format!("string at offset {} is not UTF-8: {e}", self.pos - len)))
     }
@@ -425,11 +440,23 @@ pub(crate) fn format_timespan(out: &mut String, ticks: i64) {
 
 /// The UuidText form of 16 wire bytes (Data1..3 little-endian), lowercase.
 pub(crate) fn format_uuid(out: &mut String, b: &[u8; 16]) {
-    let _ = write!(
-        out,
-        "{:02x}{:02x}{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}{:02x}{:02x}{:02x}{:02x}",
-        b[3], b[2], b[1], b[0], b[5], b[4], b[7], b[6], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]
-    );
+    // Byte by byte rather than through `write!`: every MessageID and RelatesTo of a WCF
+    // message is a UniqueId, and the formatter costs several times the 36 characters.
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    const ORDER: [usize; 16] = [3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15];
+    let mut text = [0u8; 36];
+    let mut at = 0;
+    for (i, &index) in ORDER.iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
+            text[at] = b'-';
+            at += 1;
+        }
+        let byte = b[index];
+        text[at] = HEX[usize::from(byte >> 4)];
+        text[at + 1] = HEX[usize::from(byte & 0x0F)];
+        at += 2;
+    }
+    out.push_str(std::str::from_utf8(&text).unwrap_or_default());
 }
 
 /// The wire bytes of a lowercase canonical UUID string (the inverse of [`format_uuid`]),
@@ -492,7 +519,9 @@ pub(crate) enum TextRecord<'t> {
 }
 
 /// The record the encoder sends for `text`: only forms that decode back to exactly `text`.
-pub(crate) fn text_record_for(text: &str, dictionary: Option<u32>) -> TextRecord<'_> {
+/// `dictionary` looks `text` up in the dictionary; it is called only when the answer
+/// matters (not for the bare forms, which take precedence).
+pub(crate) fn text_record_for(text: &str, dictionary: impl FnOnce() -> Option<u32>) -> TextRecord<'_> {
     match text {
         "0" => return TextRecord::Bare(ZERO_TEXT),
         "1" => return TextRecord::Bare(ONE_TEXT),
@@ -501,7 +530,7 @@ pub(crate) fn text_record_for(text: &str, dictionary: Option<u32>) -> TextRecord
         "" => return TextRecord::Bare(EMPTY_TEXT),
         _ => {}
     }
-    if let Some(id) = dictionary {
+    if let Some(id) = dictionary() {
         return TextRecord::Dictionary(id);
     }
     if is_canonical_integer(text) {
@@ -586,10 +615,38 @@ pub(crate) fn is_xml_char(c: char) -> bool {
 
 /// `InvalidFormat` unless every character of `s` is an XML 1.0 `Char`.
 pub(crate) fn check_xml_chars(s: &str, what: &str) -> Result<()> {
-    match s.chars().find(|c| !is_xml_char(*c)) {
+    let Some(from) = first_suspect_chunk(s.as_bytes()) else { return Ok(()) };
+    match s.get(from..).unwrap_or(s).chars().find(|c| !is_xml_char(*c)) {
         None => Ok(()),
         Some(c) => Err(Error::invalid_format(format!("{what} holds U+{:04X}, which XML 1.0 cannot carry", c as u32))),
     }
+}
+
+/// The start of the first 16-byte chunk holding a byte that may begin a character XML 1.0
+/// forbids, or `None`. In UTF-8 those are the C0 controls other than tab, LF and CR (one
+/// byte each) and U+FFFE and U+FFFF (lead byte 0xEF); a `str` holds no surrogates. The
+/// per-chunk test is branch-free so that the compiler vectorises it, and the last chunk is
+/// padded with spaces rather than scanned byte by byte, because most strings checked here
+/// (names, URIs, header values) are shorter than a chunk or two. Only a suspect chunk is then
+/// decoded character by character.
+fn first_suspect_chunk(bytes: &[u8]) -> Option<usize> {
+    const CHUNK: usize = 16;
+    let suspect = |chunk: &[u8; CHUNK]| {
+        let flag = |b: u8| ((b < 0x20) & (b != b'\t') & (b != b'\n') & (b != b'\r')) | (b == 0xEF);
+        chunk.iter().fold(false, |acc, &b| acc | flag(b))
+    };
+    let mut chunks = bytes.chunks_exact(CHUNK);
+    for (i, chunk) in (&mut chunks).enumerate() {
+        if chunk.try_into().is_ok_and(&suspect) {
+            return Some(i * CHUNK);
+        }
+    }
+    let tail = chunks.remainder();
+    let mut last = [b' '; CHUNK];
+    if let Some(head) = last.get_mut(..tail.len()) {
+        head.copy_from_slice(tail);
+    }
+    suspect(&last).then(|| bytes.len() - tail.len())
 }
 
 fn is_name_start_char(c: char) -> bool {
@@ -605,8 +662,29 @@ fn is_name_char(c: char) -> bool {
         || matches!(c, '-' | '.' | '0'..='9' | '\u{B7}' | '\u{300}'..='\u{36F}' | '\u{203F}'..='\u{2040}')
 }
 
+/// [`is_ncname`]'s ASCII cases as a table: bit 1 for a `NameStartChar`, bit 2 for a
+/// `NameChar` (non-ASCII bytes have neither).
+static ASCII_NAME: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut b: u8 = 0;
+    while b < 0x80 {
+        let start = b.is_ascii_alphabetic() || b == b'_';
+        table[b as usize] = (start as u8) | ((start || b.is_ascii_digit() || b == b'-' || b == b'.') as u8) << 1;
+        b += 1;
+    }
+    table
+};
+
 /// True if `s` is an XML `NCName` (a name without a colon).
 pub(crate) fn is_ncname(s: &str) -> bool {
+    // Almost every name is ASCII, where the productions reduce to a table lookup per byte;
+    // anything else (a non-ASCII character, or no name at all) takes the full productions.
+    if let [first, rest @ ..] = s.as_bytes()
+        && ASCII_NAME[usize::from(*first)] & 1 != 0
+        && rest.iter().all(|&b| ASCII_NAME[usize::from(b)] & 2 != 0)
+    {
+        return true;
+    }
     let mut chars = s.chars();
     chars.next().is_some_and(is_name_start_char) && chars.all(is_name_char)
 }

@@ -12,9 +12,8 @@
 //! documented on the [parent module](super) (sections "The session dictionary quota" and
 //! "Which strings go into the session dictionary").
 
-use std::collections::HashMap;
-
 use super::decode::{self, Shape, Strings};
+use super::dictionary::FastHashMap;
 use super::encode::{self, Names};
 use super::records::{self as r, Cursor};
 use crate::error::{Error, Result};
@@ -58,7 +57,7 @@ pub struct SessionEncoder {
     remaining: usize,
     used: usize,
     strings: Vec<String>,
-    ids: HashMap<String, u32>,
+    ids: FastHashMap<String, u32>,
 }
 
 impl SessionEncoder {
@@ -70,7 +69,7 @@ impl SessionEncoder {
             remaining: max_session_dictionary_size.min(r::MAX_INT31 as usize),
             used: 0,
             strings: Vec::new(),
-            ids: HashMap::new(),
+            ids: FastHashMap::default(),
         }
     }
 
@@ -82,8 +81,14 @@ impl SessionEncoder {
     /// `out` and the session dictionary are left as they were.
     pub fn encode_envelope(&mut self, xml: &[u8], out: &mut Vec<u8>) -> Result<()> {
         let (count, remaining, used) = (self.strings.len(), self.remaining, self.used);
-        let mut document = Vec::with_capacity(xml.len() / 2);
-        if let Err(e) = encode::encode(xml, self, &mut document) {
+        // The document is encoded straight into `out`, behind the one-byte size of an empty
+        // StringTable. That is the steady state of a session (every string already
+        // announced), where nothing is copied; a message that adds strings has its table
+        // spliced in over that byte afterwards.
+        let start = out.len();
+        out.push(0);
+        if let Err(e) = encode::encode(xml, self, out) {
+            out.truncate(start);
             for s in self.strings.drain(count..) {
                 self.ids.remove(&s);
             }
@@ -91,14 +96,16 @@ impl SessionEncoder {
             return Err(e);
         }
         let new = self.strings.get(count..).unwrap_or_default();
-        let size: usize = new.iter().map(|s| cost(s)).sum();
-        out.reserve(r::int31_len(u32::try_from(size).unwrap_or(u32::MAX)) + size + document.len());
-        r::write_int31(out, u32::try_from(size).unwrap_or(r::MAX_INT31));
-        for s in new {
-            r::write_int31(out, u32::try_from(s.len()).unwrap_or(r::MAX_INT31));
-            out.extend_from_slice(s.as_bytes());
+        if !new.is_empty() {
+            let size: usize = new.iter().map(|s| cost(s)).sum();
+            let mut table = Vec::with_capacity(r::int31_len(u32::try_from(size).unwrap_or(u32::MAX)) + size);
+            r::write_int31(&mut table, u32::try_from(size).unwrap_or(r::MAX_INT31));
+            for s in new {
+                r::write_int31(&mut table, u32::try_from(s.len()).unwrap_or(r::MAX_INT31));
+                table.extend_from_slice(s.as_bytes());
+            }
+            out.splice(start..start + 1, table);
         }
-        out.extend_from_slice(&document);
         Ok(())
     }
 

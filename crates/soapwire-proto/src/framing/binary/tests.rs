@@ -331,6 +331,17 @@ fn envelopes_written_by_our_soap_writer_round_trip() {
 // ---------------------------------------------------------------------------------------
 
 #[test]
+fn static_index_probe_sequences_are_short() {
+    let longest = (0..dictionary::STATIC_LEN as u32).map(|i| dictionary::probes(static_string(2 * i).unwrap())).max();
+    assert!(longest.unwrap() <= 12, "{longest:?}");
+    assert_eq!(static_id(""), Some(0xA2), "the empty string is an entry");
+    for missing in ["Inventory", "hello, world", "urn:uuid:6b29fc40-ca47-4067-b31d-00dd010662da", "mustUnderstanD"] {
+        assert_eq!(static_id(missing), None);
+        assert!(dictionary::probes(missing) <= 12, "{missing}");
+    }
+}
+
+#[test]
 fn static_dictionary_has_487_entries_with_even_ids() {
     assert_eq!(dictionary::STATIC_LEN, 487);
     assert_eq!(static_string(0x3CC), Some("detail"));
@@ -1179,3 +1190,249 @@ proptest! {
         prop_assert_eq!(infoset(&decode_document(&binary, &quotas()).unwrap()), infoset(&xml));
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// Pinned outputs of realistic envelopes
+// ---------------------------------------------------------------------------------------
+
+/// The `echo("hello, world")` request of `cargo xtask bench nettcp`, as soapwire's
+/// `Message::encode` writes it (SOAP 1.2, WS-Addressing 1.0 Action, MessageID and To).
+const PINNED_REQUEST: &str = concat!(
+    r#"<?xml version="1.0" encoding="utf-8"?><s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope">"#,
+    r#"<s:Header><a:Action xmlns:a="http://www.w3.org/2005/08/addressing" s:mustUnderstand="1">"#,
+    r#"http://example.org/echo/echo</a:Action><a:MessageID xmlns:a="http://www.w3.org/2005/08/addressing">"#,
+    r#"urn:uuid:6b29fc40-ca47-4067-b31d-00dd010662da</a:MessageID>"#,
+    r#"<a:To xmlns:a="http://www.w3.org/2005/08/addressing" s:mustUnderstand="1">net.tcp://127.0.0.1:40123/echo</a:To>"#,
+    r#"</s:Header><s:Body><e:echo xmlns:e="http://example.org/echo"><e:message>hello, world</e:message></e:echo>"#,
+    r#"</s:Body></s:Envelope>"#,
+);
+
+/// The echo service's reply to [`PINNED_REQUEST`] (Action and RelatesTo).
+const PINNED_REPLY: &str = concat!(
+    r#"<?xml version="1.0" encoding="utf-8"?><s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope">"#,
+    r#"<s:Header><a:Action xmlns:a="http://www.w3.org/2005/08/addressing" s:mustUnderstand="1">"#,
+    r#"http://example.org/echo/EchoPortType/echoResponse</a:Action>"#,
+    r#"<a:RelatesTo xmlns:a="http://www.w3.org/2005/08/addressing">urn:uuid:6b29fc40-ca47-4067-b31d-00dd010662da"#,
+    r#"</a:RelatesTo></s:Header><s:Body><e:echoResponse xmlns:e="http://example.org/echo">"#,
+    r#"<e:message>hello, world</e:message></e:echoResponse></s:Body></s:Envelope>"#,
+);
+
+/// A WCF-style request with every WS-Addressing header (endpoint references, reference
+/// parameters), a targeted extension header, whitespace between headers and a default
+/// namespace in the body.
+const PINNED_WSA: &str = concat!(
+    "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n",
+    r#"<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" xmlns:a="http://www.w3.org/2005/08/addressing">"#,
+    "<s:Header>\n",
+    r#"<a:Action s:mustUnderstand="1">http://example.org/echo/EchoPortType/echo</a:Action>"#,
+    "\n<a:MessageID>urn:uuid:6b29fc40-ca47-1067-b31d-00dd010662da</a:MessageID>\n",
+    r#"<a:ReplyTo><a:Address>http://www.w3.org/2005/08/addressing/anonymous</a:Address></a:ReplyTo>"#,
+    "\n",
+    r#"<a:FaultTo><a:Address>http://client.example.org/faults</a:Address><a:ReferenceParameters>"#,
+    r#"<r:session xmlns:r="urn:example:session">42</r:session></a:ReferenceParameters></a:FaultTo>"#,
+    "\n",
+    r#"<a:To s:mustUnderstand="1">http://127.0.0.1:8080/echo</a:To>"#,
+    "\n",
+    r#"<t:Trace xmlns:t="urn:example:trace" s:role="http://www.w3.org/2003/05/soap-envelope/role/next">hop-1</t:Trace>"#,
+    "\n</s:Header><s:Body><Order xmlns=\"urn:shop\" id=\"7\"><Item sku=\"x-1\" qty=\"300\">true</Item>",
+    "<Item sku=\"y\" qty=\"-70000\"/><Note/></Order></s:Body></s:Envelope>",
+);
+
+/// A SOAP 1.2 fault reply with a reason in two languages and a detail.
+const PINNED_FAULT: &str = concat!(
+    r#"<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" xmlns:a="http://www.w3.org/2005/08/addressing">"#,
+    r#"<s:Header><a:Action s:mustUnderstand="1">http://www.w3.org/2005/08/addressing/soap/fault</a:Action>"#,
+    r#"<a:RelatesTo>urn:uuid:0f8fad5b-d9cb-469f-a165-70867728950e</a:RelatesTo></s:Header><s:Body><s:Fault>"#,
+    r#"<s:Code><s:Value>s:Receiver</s:Value><s:Subcode><s:Value xmlns:e="urn:echo">e:Busy</s:Value></s:Subcode>"#,
+    r#"</s:Code><s:Reason><s:Text xml:lang="en-US">The service is busy &amp; said "no" &lt;twice&gt;.</s:Text>"#,
+    r#"<s:Text xml:lang="fr">Le service est occupé.</s:Text></s:Reason><s:Detail><e:retry xmlns:e="urn:echo">"#,
+    r#"PT5S</e:retry></s:Detail></s:Fault></s:Body></s:Envelope>"#,
+);
+
+/// Everything else text can hold: a BOM, comments, CDATA, character and entity references,
+/// CR LF line ends, tabs and quotes in attribute values, non-ASCII and astral characters,
+/// a text longer than 255 bytes (Chars16), numbers of each width, ids, dictionary text
+/// and an unprefixed attribute beside prefixed ones.
+fn pinned_kitchen_sink() -> String {
+    let long = "0123456789abcdef".repeat(20);
+    format!(
+        concat!(
+            "\u{FEFF}<?xml version=\"1.0\"?><!-- before -->\r\n",
+            r#"<p:root xmlns:p="urn:p" xmlns:pre="urn:pre" xmlns="urn:default" p:x="a&#9;b&#x0A;c &quot;q&quot;" y='1'>"#,
+            "\r\n  <child pre:a=\"&lt;&gt;&amp;\" b=\"\">one\r\ntwo\rthree<![CDATA[<raw> & ]]>four&#233;&#x1F600;</child>",
+            "<n>0</n><n>1</n><n>-128</n><n>127</n><n>32767</n><n>-2147483648</n><n>9223372036854775807</n>",
+            "<n>18446744073709551615</n><n>007</n><n>+5</n><b>true</b><b>false</b><e></e><e/>",
+            "<u>urn:uuid:00112233-4455-6677-8899-aabbccddeeff</u><u>urn:uuid:00112233-4455-6677-8899-AABBCCDDEEFF</u>",
+            "<d>Envelope</d><d>http://www.w3.org/2005/08/addressing/anonymous</d><l>{long}</l>",
+            "<é xmlns:ü=\"urn:ü\" ü:ä=\"ö\">日本語 \u{1F600}<!--inner--></é><?pi data?></p:root>\n<!-- after -->",
+        ),
+        long = long
+    )
+}
+
+/// The pinned envelopes, in the order of the pinned session.
+fn pinned_envelopes() -> Vec<(&'static str, String)> {
+    vec![
+        ("request", PINNED_REQUEST.to_owned()),
+        ("reply", PINNED_REPLY.to_owned()),
+        ("wsa", PINNED_WSA.to_owned()),
+        ("fault", PINNED_FAULT.to_owned()),
+        ("kitchen sink", pinned_kitchen_sink()),
+    ]
+}
+
+fn spaced_hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02X}")).collect::<Vec<_>>().join(" ")
+}
+
+/// FNV-1a (64 bits): a short fingerprint for the pinned outputs too long to spell out.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+}
+
+/// The text of an envelope without its XML declaration (the decoder does not write one).
+fn without_declaration(xml: &str) -> &str {
+    xml.find("?>").map_or(xml, |end| &xml[end + 2..])
+}
+
+/// The NBFX records of the net.tcp bench's request and reply, byte for byte, and the text
+/// they decode to: an optimisation of the transcoder must not change a single byte.
+#[test]
+fn pinned_echo_envelopes_encode_to_these_bytes() {
+    let cases = [(PINNED_REQUEST, PINNED_REQUEST_NBFX), (PINNED_REPLY, PINNED_REPLY_NBFX)];
+    for (xml, nbfx) in cases {
+        let mut binary = Vec::new();
+        encode_document(xml.as_bytes(), &mut binary).unwrap();
+        assert_eq!(spaced_hex(&binary), nbfx.join(" "), "{xml}");
+        let text = decode_document(&binary, &quotas()).unwrap();
+        assert_eq!(String::from_utf8(text).unwrap(), without_declaration(xml));
+    }
+}
+
+/// A binary-session direction carrying the request twice (and one carrying the reply
+/// twice): the first message announces the session strings, the second refers to them.
+#[test]
+fn pinned_echo_envelopes_encode_to_these_session_messages() {
+    let cases = [(PINNED_REQUEST, PINNED_REQUEST_SESSION), (PINNED_REPLY, PINNED_REPLY_SESSION)];
+    for (xml, messages) in cases {
+        let (mut tx, mut rx) = session_pair(DEFAULT_MAX_SESSION_DICTIONARY_SIZE);
+        for message in messages {
+            let mut payload = Vec::new();
+            tx.encode_envelope(xml.as_bytes(), &mut payload).unwrap();
+            assert_eq!(spaced_hex(&payload), message.join(" "), "{xml}");
+            let text = rx.decode_envelope(&payload, &quotas()).unwrap();
+            assert_eq!(String::from_utf8(text).unwrap(), without_declaration(xml));
+        }
+    }
+}
+
+/// Every pinned envelope through `encode_document`, `decode_document` and one session (all
+/// of them, then all again), fingerprinted: (binary length, FNV-1a of the binary, FNV-1a of
+/// the decoded text).
+#[test]
+fn pinned_envelopes_encode_and_decode_to_the_same_bytes_as_before() {
+    let mut seen = Vec::new();
+    for (name, xml) in pinned_envelopes() {
+        let mut binary = Vec::new();
+        encode_document(xml.as_bytes(), &mut binary).unwrap();
+        let text = decode_document(&binary, &quotas()).unwrap();
+        seen.push((format!("document {name}"), binary.len(), fnv1a(&binary), fnv1a(&text)));
+    }
+    let (mut tx, mut rx) = session_pair(DEFAULT_MAX_SESSION_DICTIONARY_SIZE);
+    for round in 1..=2 {
+        for (name, xml) in pinned_envelopes() {
+            let mut payload = Vec::new();
+            tx.encode_envelope(xml.as_bytes(), &mut payload).unwrap();
+            let text = rx.decode_envelope(&payload, &quotas()).unwrap();
+            seen.push((format!("session {round} {name}"), payload.len(), fnv1a(&payload), fnv1a(&text)));
+        }
+    }
+    let expected: Vec<(String, usize, u64, u64)> =
+        PINNED_FINGERPRINTS.iter().map(|&(n, len, b, t)| (n.to_owned(), len, b, t)).collect();
+    assert_eq!(seen, expected);
+}
+
+/// `encode_document` of [`PINNED_REQUEST`] (173 bytes).
+const PINNED_REQUEST_NBFX: &[&str] = &[
+    "56 02 0B 01 73 04 56 08 44 0A 0B 01 61 06 1E 00 82 99 1C 68 74 74 70 3A",
+    "2F 2F 65 78 61 6D 70 6C 65 2E 6F 72 67 2F 65 63 68 6F 2F 65 63 68 6F 44",
+    "1A 0B 01 61 06 AD 40 FC 29 6B 47 CA 67 40 B3 1D 00 DD 01 06 62 DA 44 0C",
+    "0B 01 61 06 1E 00 82 99 1E 6E 65 74 2E 74 63 70 3A 2F 2F 31 32 37 2E 30",
+    "2E 30 2E 31 3A 34 30 31 32 33 2F 65 63 68 6F 01 56 0E 62 04 65 63 68 6F",
+    "09 01 65 17 68 74 74 70 3A 2F 2F 65 78 61 6D 70 6C 65 2E 6F 72 67 2F 65",
+    "63 68 6F 62 07 6D 65 73 73 61 67 65 99 0C 68 65 6C 6C 6F 2C 20 77 6F 72",
+    "6C 64 01 01 01",
+];
+
+/// `encode_document` of [`PINNED_REPLY`] (161 bytes).
+const PINNED_REPLY_NBFX: &[&str] = &[
+    "56 02 0B 01 73 04 56 08 44 0A 0B 01 61 06 1E 00 82 99 31 68 74 74 70 3A",
+    "2F 2F 65 78 61 6D 70 6C 65 2E 6F 72 67 2F 65 63 68 6F 2F 45 63 68 6F 50",
+    "6F 72 74 54 79 70 65 2F 65 63 68 6F 52 65 73 70 6F 6E 73 65 44 12 0B 01",
+    "61 06 AD 40 FC 29 6B 47 CA 67 40 B3 1D 00 DD 01 06 62 DA 01 56 0E 62 0C",
+    "65 63 68 6F 52 65 73 70 6F 6E 73 65 09 01 65 17 68 74 74 70 3A 2F 2F 65",
+    "78 61 6D 70 6C 65 2E 6F 72 67 2F 65 63 68 6F 62 07 6D 65 73 73 61 67 65",
+    "99 0C 68 65 6C 6C 6F 2C 20 77 6F 72 6C 64 01 01 01",
+];
+
+/// [`PINNED_REQUEST`] twice on a fresh binary-session direction: the first message
+/// (StringTable of `echo`, `http://example.org/echo`, `message`), then the steady state.
+const PINNED_REQUEST_SESSION: [&[&str]; 2] = [
+    &[
+        "25 04 65 63 68 6F 17 68 74 74 70 3A 2F 2F 65 78 61 6D 70 6C 65 2E 6F 72",
+        "67 2F 65 63 68 6F 07 6D 65 73 73 61 67 65 56 02 0B 01 73 04 56 08 44 0A",
+        "0B 01 61 06 1E 00 82 99 1C 68 74 74 70 3A 2F 2F 65 78 61 6D 70 6C 65 2E",
+        "6F 72 67 2F 65 63 68 6F 2F 65 63 68 6F 44 1A 0B 01 61 06 AD 40 FC 29 6B",
+        "47 CA 67 40 B3 1D 00 DD 01 06 62 DA 44 0C 0B 01 61 06 1E 00 82 99 1E 6E",
+        "65 74 2E 74 63 70 3A 2F 2F 31 32 37 2E 30 2E 30 2E 31 3A 34 30 31 32 33",
+        "2F 65 63 68 6F 01 56 0E 48 01 0B 01 65 03 48 05 99 0C 68 65 6C 6C 6F 2C",
+        "20 77 6F 72 6C 64 01 01 01",
+    ],
+    &[
+        "00 56 02 0B 01 73 04 56 08 44 0A 0B 01 61 06 1E 00 82 99 1C 68 74 74 70",
+        "3A 2F 2F 65 78 61 6D 70 6C 65 2E 6F 72 67 2F 65 63 68 6F 2F 65 63 68 6F",
+        "44 1A 0B 01 61 06 AD 40 FC 29 6B 47 CA 67 40 B3 1D 00 DD 01 06 62 DA 44",
+        "0C 0B 01 61 06 1E 00 82 99 1E 6E 65 74 2E 74 63 70 3A 2F 2F 31 32 37 2E",
+        "30 2E 30 2E 31 3A 34 30 31 32 33 2F 65 63 68 6F 01 56 0E 48 01 0B 01 65",
+        "03 48 05 99 0C 68 65 6C 6C 6F 2C 20 77 6F 72 6C 64 01 01 01",
+    ],
+];
+
+/// [`PINNED_REPLY`] twice on a fresh binary-session direction.
+const PINNED_REPLY_SESSION: [&[&str]; 2] = [
+    &[
+        "2D 0C 65 63 68 6F 52 65 73 70 6F 6E 73 65 17 68 74 74 70 3A 2F 2F 65 78",
+        "61 6D 70 6C 65 2E 6F 72 67 2F 65 63 68 6F 07 6D 65 73 73 61 67 65 56 02",
+        "0B 01 73 04 56 08 44 0A 0B 01 61 06 1E 00 82 99 31 68 74 74 70 3A 2F 2F",
+        "65 78 61 6D 70 6C 65 2E 6F 72 67 2F 65 63 68 6F 2F 45 63 68 6F 50 6F 72",
+        "74 54 79 70 65 2F 65 63 68 6F 52 65 73 70 6F 6E 73 65 44 12 0B 01 61 06",
+        "AD 40 FC 29 6B 47 CA 67 40 B3 1D 00 DD 01 06 62 DA 01 56 0E 48 01 0B 01",
+        "65 03 48 05 99 0C 68 65 6C 6C 6F 2C 20 77 6F 72 6C 64 01 01 01",
+    ],
+    &[
+        "00 56 02 0B 01 73 04 56 08 44 0A 0B 01 61 06 1E 00 82 99 31 68 74 74 70",
+        "3A 2F 2F 65 78 61 6D 70 6C 65 2E 6F 72 67 2F 65 63 68 6F 2F 45 63 68 6F",
+        "50 6F 72 74 54 79 70 65 2F 65 63 68 6F 52 65 73 70 6F 6E 73 65 44 12 0B",
+        "01 61 06 AD 40 FC 29 6B 47 CA 67 40 B3 1D 00 DD 01 06 62 DA 01 56 0E 48",
+        "01 0B 01 65 03 48 05 99 0C 68 65 6C 6C 6F 2C 20 77 6F 72 6C 64 01 01 01",
+    ],
+];
+
+/// The fingerprints of [`pinned_envelopes_encode_and_decode_to_the_same_bytes_as_before`].
+const PINNED_FINGERPRINTS: &[(&str, usize, u64, u64)] = &[
+    ("document request", 173, 0x6f0e_0f72_1283_5157, 0x6134_01f5_3094_8db1),
+    ("document reply", 161, 0x6f85_66b7_f37f_1bb6, 0xd608_f7ca_2043_c11e),
+    ("document wsa", 392, 0x63e5_d607_253a_2f43, 0x648d_30b8_34f1_ff5c),
+    ("document fault", 277, 0xb3c3_eff9_d591_aeb5, 0x8157_3d62_e11a_b7e8),
+    ("document kitchen sink", 683, 0xd698_6ab8_6495_7272, 0x10b5_6708_b9b4_4eb9),
+    ("session 1 request", 177, 0x4f05_eeae_ebba_6403, 0x6134_01f5_3094_8db1),
+    ("session 1 reply", 133, 0xd4ca_990a_a690_5813, 0xd608_f7ca_2043_c11e),
+    ("session 1 wsa", 394, 0x8e6e_cd14_475b_db0d, 0x648d_30b8_34f1_ff5c),
+    ("session 1 fault", 269, 0xf343_3abb_76dd_0164, 0x8157_3d62_e11a_b7e8),
+    ("session 1 kitchen sink", 686, 0x529e_d954_7470_9b74, 0x10b5_6708_b9b4_4eb9),
+    ("session 2 request", 140, 0x3b4b_9f08_358f_82c6, 0x6134_01f5_3094_8db1),
+    ("session 2 reply", 120, 0xb9a0_ba90_7fce_0890, 0xd608_f7ca_2043_c11e),
+    ("session 2 wsa", 306, 0xd893_dc61_4adb_fada, 0x648d_30b8_34f1_ff5c),
+    ("session 2 fault", 249, 0xbc19_8894_def2_d2e9, 0x8157_3d62_e11a_b7e8),
+    ("session 2 kitchen sink", 624, 0x2901_0159_0084_12f5, 0x10b5_6708_b9b4_4eb9),
+];
