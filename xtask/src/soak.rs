@@ -15,8 +15,8 @@
 //! process would start on a large free heap that could absorb a leak for a long time before
 //! RSS showed it.
 //!
-//! Every connection costs descriptors on each side: one per HTTP connection, two per net.tcp
-//! session ([`SESSION_FDS`]). Server and client run under util-linux's `prlimit`, which sets
+//! Every connection costs descriptors on each side: one per HTTP connection, one per net.tcp
+//! session ([`SESSION_FDS`]; it was two until the session halves shared one socket). Server and client run under util-linux's `prlimit`, which sets
 //! both `RLIMIT_NOFILE` limits and then executes the command (the pid stays the server's, so
 //! `/proc/PID` is the server). Raising a *hard* limit needs `CAP_SYS_RESOURCE`, which root in
 //! a container may lack (the build machine's containers do, with a hard limit of 20,000);
@@ -65,9 +65,8 @@ Builds soapwire-cli and xtask in release, then runs each phase against a fresh
          N net.tcp sessions (a SessionChannel each, one call each), holds them, calls again
          on one connection in N/100 of each, reports open time, server RSS and descriptors,
          closes them all and checks the server's descriptors return to where they were.
-         When RLIMIT_NOFILE cannot be raised (no CAP_SYS_RESOURCE) above 3N + 1024 (a session
-         holds 2 descriptors per side), each binding gets a hold phase of its own, capped to
-         what the limit allows
+         When RLIMIT_NOFILE cannot be raised (no CAP_SYS_RESOURCE) above 2N + 1024, each
+         binding gets a hold phase of its own, capped to what the limit allows
   mixed  for the given minutes: echo calls over HTTP and net.tcp (16 workers each), HTTP and
          net.tcp connection churn (open, call, close), MTOM upload/download/echoData of
          1-8 MiB over HTTP, directed WS-Discovery Probe + Resolve + WS-Transfer Get against a
@@ -158,11 +157,9 @@ impl Options {
 
 /// Descriptors one HTTP connection holds on each side.
 const HTTP_FDS: u64 = 1;
-/// Descriptors one net.tcp session holds on each side: the socket, and the duplicate that
-/// `soapwire::session` keeps so that a rude close or an abort can reset the connection
-/// while the socket's halves are still owned by pending operations (`session/stream.rs`,
-/// `ResetHandle`).
-const SESSION_FDS: u64 = 2;
+/// Descriptors one net.tcp session holds on each side: its socket (the halves and the reset
+/// handle of `soapwire::session` share it; `session/stream.rs`).
+const SESSION_FDS: u64 = 1;
 
 /// One hold run, on a fresh server: this many HTTP connections and net.tcp sessions, held at
 /// once.
@@ -193,8 +190,8 @@ fn hold_plan(o: &Options, nofile: u64) -> (Vec<HoldPlan>, Vec<String>) {
     }
     if nettcp < n {
         notes.push(format!(
-            "net.tcp sessions held capped at {nettcp}, not {n}: each session holds {SESSION_FDS} descriptors on each \
-             side (the socket and the duplicate soapwire keeps to reset it), and RLIMIT_NOFILE is {nofile}"
+            "net.tcp sessions held capped at {nettcp}, not {n}: each session holds {SESSION_FDS} descriptor(s) on each \
+             side, and RLIMIT_NOFILE is {nofile}"
         ));
     }
     let plans =
@@ -643,14 +640,20 @@ mod tests {
         assert!(Options::parse(&["--connections"]).is_err());
         assert!(Options::parse(&["--what"]).is_err());
         let o = Options::parse(&[]).expect("parses");
-        assert_eq!((o.descriptors_needed(true), o.descriptors_needed(false)), (31_024, 21_024));
+        assert_eq!((o.descriptors_needed(true), o.descriptors_needed(false)), (21_024, 11_024));
         let (plans, notes) = hold_plan(&o, 200_000);
         assert_eq!((plans, notes.len()), (vec![HoldPlan { label: "hold", http: 10_000, nettcp: 10_000 }], 0));
         let (plans, notes) = hold_plan(&o, 20_000);
         let expected = vec![
             HoldPlan { label: "hold-http", http: 10_000, nettcp: 0 },
-            HoldPlan { label: "hold-nettcp", http: 0, nettcp: 9_488 },
+            HoldPlan { label: "hold-nettcp", http: 0, nettcp: 10_000 },
         ];
-        assert_eq!((plans, notes.len()), (expected, 2));
+        assert_eq!((plans, notes.len()), (expected, 1));
+        let (plans, notes) = hold_plan(&o, 10_000);
+        let expected = vec![
+            HoldPlan { label: "hold-http", http: 8_976, nettcp: 0 },
+            HoldPlan { label: "hold-nettcp", http: 0, nettcp: 8_976 },
+        ];
+        assert_eq!((plans, notes.len()), (expected, 3));
     }
 }
