@@ -4,7 +4,7 @@
 //!
 //! The halves and the reset handle share one socket (an `Arc`), so a session costs one
 //! descriptor: the socket closes when the last of the three goes. Reads and writes use the
-//! socket's readiness (`poll_read_ready` + `try_read`, and the same for writes), which tokio
+//! socket's readiness (`poll_read_ready` + `try_read_buf`, and the same for writes), which tokio
 //! tracks separately for each direction, so a send and a receive can wait at the same time.
 
 use std::io;
@@ -35,10 +35,12 @@ impl SessionStream {
         }
     }
 
-    fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
+    /// Reads into the unfilled part of `buf` without zeroing it first (an idle session's
+    /// read buffer is never touched, so it costs no resident memory).
+    fn try_read_buf(&self, buf: &mut ReadBuf<'_>) -> io::Result<usize> {
         match self {
-            SessionStream::Tcp(s) => s.try_read(buf),
-            SessionStream::Unix(s) => s.try_read(buf),
+            SessionStream::Tcp(s) => s.try_read_buf(buf),
+            SessionStream::Unix(s) => s.try_read_buf(buf),
         }
     }
 
@@ -82,11 +84,8 @@ impl AsyncRead for ReadSide {
     fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
         loop {
             ready!(self.0.poll_read_ready(cx))?;
-            match self.0.try_read(buf.initialize_unfilled()) {
-                Ok(n) => {
-                    buf.advance(n);
-                    return Poll::Ready(Ok(()));
-                }
+            match self.0.try_read_buf(buf) {
+                Ok(_) => return Poll::Ready(Ok(())),
                 // The readiness was stale: poll again, which registers the waker.
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                 Err(e) => return Poll::Ready(Err(e)),
