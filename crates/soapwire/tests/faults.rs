@@ -46,6 +46,23 @@ fn session_props() -> ChannelProperties {
     p
 }
 
+/// Tasks alive in this test's runtime.
+fn alive_tasks() -> usize {
+    tokio::runtime::Handle::current().metrics().num_alive_tasks()
+}
+
+/// Waits (up to 5 s) until no more tasks are alive than `baseline`: nothing an aborted
+/// exchange started may be left running.
+async fn assert_tasks_back_to(baseline: usize, what: &str) {
+    for _ in 0..100 {
+        if alive_tasks() <= baseline {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{what}: {} tasks alive, {baseline} before", alive_tasks());
+}
+
 /// The errors an aborted call may end with: the abort itself, or the connection it tore down.
 fn documented(kind: ErrorKind) -> bool {
     matches!(kind, ErrorKind::OperationAborted | ErrorKind::InvalidOperation | ErrorKind::EndpointDisconnected)
@@ -97,6 +114,7 @@ async fn aborting_an_http_channel_at_random_points_never_hangs_and_ends_with_doc
         let _ = channel.close().await;
     })
     .await;
+    let tasks_before = alive_tasks();
     let mut rng = Rng(0x5EED_0001);
     for round in 0..200 {
         let channel = Arc::new(RequestChannel::new(props()));
@@ -130,6 +148,7 @@ async fn aborting_an_http_channel_at_random_points_never_hangs_and_ends_with_doc
         .await
         .expect("closing the aborted channel hung");
     }
+    assert_tasks_back_to(tasks_before, "200 aborted HTTP exchanges").await;
     // The server is unharmed.
     let channel = RequestChannel::new(props());
     channel.open(&url).await.unwrap();
@@ -141,6 +160,7 @@ async fn aborting_an_http_channel_at_random_points_never_hangs_and_ends_with_doc
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn aborting_a_session_at_random_points_of_send_receive_and_close_never_hangs() {
     let (listener, url) = session_echo_server().await;
+    let tasks_before = alive_tasks();
     let mut rng = Rng(0x5EED_0002);
     for round in 0..200 {
         let channel = Arc::new(SessionChannel::new(session_props()));
@@ -173,6 +193,7 @@ async fn aborting_a_session_at_random_points_of_send_receive_and_close_never_han
     }
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(listener.connection_count(), 0, "every aborted session was released by the server");
+    assert_tasks_back_to(tasks_before, "200 aborted sessions").await;
     let channel = SessionChannel::new(session_props());
     channel.open(&url).await.unwrap();
     channel.call(ACTION, BODY).await.unwrap();
