@@ -70,35 +70,7 @@ fn documented(kind: ErrorKind) -> bool {
 
 async fn session_echo_server() -> (Arc<SessionListener>, String) {
     let properties = ListenerProperties { channel: session_props(), ..ListenerProperties::default() };
-    let listener = Arc::new(SessionListener::new(properties));
-    listener.open("net.tcp://127.0.0.1:0/echo").await.unwrap();
-    let url = listener.url().unwrap();
-    let l = listener.clone();
-    tokio::spawn(async move {
-        loop {
-            let channel = SessionChannel::for_listener(&l);
-            if l.accept_channel(&channel).await.is_err() {
-                return;
-            }
-            tokio::spawn(async move {
-                loop {
-                    let mut m = channel.new_message();
-                    match channel.receive_message(&mut m).await {
-                        Ok(true) => {
-                            let mut reply = channel.new_message();
-                            reply.initialize_reply(&m, "urn:echoed", m.body_xml().clone()).unwrap();
-                            if channel.send_message(&mut reply).await.is_err() {
-                                break;
-                            }
-                        }
-                        _ => break,
-                    }
-                }
-                let _ = channel.close().await;
-            });
-        }
-    });
-    (listener, url)
+    common::echo_sessions(properties, "net.tcp://127.0.0.1:0/echo").await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -7,6 +7,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -29,38 +31,9 @@ fn listener_properties(encoding: MessageEncoding) -> ListenerProperties {
     ListenerProperties { channel: properties(encoding), connect_timeout: Duration::from_secs(2), ..Default::default() }
 }
 
-/// Opens a listener and answers every request of every session with its own body, until
-/// the client ends the session; then closes gracefully.
+/// The echo server of `common` on `url` with this file's listener properties.
 async fn echo_server(url: &str, encoding: MessageEncoding) -> (Arc<SessionListener>, String) {
-    let listener = Arc::new(SessionListener::new(listener_properties(encoding)));
-    listener.open(url).await.unwrap();
-    let real = listener.url().unwrap();
-    let l = listener.clone();
-    tokio::spawn(async move {
-        loop {
-            let channel = SessionChannel::for_listener(&l);
-            if l.accept_channel(&channel).await.is_err() {
-                return;
-            }
-            tokio::spawn(async move {
-                loop {
-                    let mut request = channel.new_message();
-                    match channel.receive_message(&mut request).await {
-                        Ok(true) => {
-                            let mut reply = channel.new_message();
-                            reply.initialize_reply(&request, "urn:echoed", request.body_xml().clone()).unwrap();
-                            if channel.send_message(&mut reply).await.is_err() {
-                                break;
-                            }
-                        }
-                        _ => break,
-                    }
-                }
-                let _ = channel.close().await;
-            });
-        }
-    });
-    (listener, real)
+    common::echo_sessions(listener_properties(encoding), url).await
 }
 
 async fn round_trips(url: &str, encoding: MessageEncoding) {
