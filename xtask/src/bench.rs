@@ -28,7 +28,7 @@ use anyhow::{Context, Result, bail};
 use crate::{cargo, describe, is_root, peers_dir, peers_prefix, repo_root, run};
 
 mod instructions;
-mod mtom;
+pub(crate) mod mtom;
 mod nettcp;
 mod xml;
 

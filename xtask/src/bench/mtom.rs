@@ -28,6 +28,8 @@ use crate::{describe, peers_prefix, repo_root};
 
 mod client;
 
+pub(crate) use client::upload_reply;
+
 pub(super) use client::client;
 
 pub(super) const USAGE: &str = "\

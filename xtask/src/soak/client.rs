@@ -47,6 +47,8 @@ use std::task::{Context as TaskContext, Poll};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail, ensure};
+
+use crate::bench::mtom::upload_reply;
 use bytes::Bytes;
 use sha2::Digest as _;
 use soapwire::attachment::new_content_id;
@@ -54,7 +56,7 @@ use soapwire::discovery::{DPWS_2006_02_NAMESPACE, DiscoveryClient, DiscoveryConf
 use soapwire::dpws::{GetMetadataOptions, LocalizedString, get_metadata};
 use soapwire::session::SessionChannel;
 use soapwire::soapwire_proto::mtom;
-use soapwire::{ChannelProperties, Message, QName, ReaderQuotas, RequestChannel, UdpChannel, XmlEvent, XmlWriter};
+use soapwire::{ChannelProperties, Message, QName, RequestChannel, UdpChannel, XmlWriter};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
@@ -1104,29 +1106,6 @@ async fn upload(channel: &RequestChannel, mebi: u64, digests: &[String]) -> Resu
     let expected = digests.get(mebi as usize - 1).context("no digest for this size")?;
     ensure!(sha256.eq_ignore_ascii_case(expected), "uploadResponse sha256 {sha256}, expected {expected}");
     Ok(size)
-}
-
-/// `(length, sha256)` of `<e:uploadResponse><e:length>N</e:length><e:sha256>HEX</e:sha256>`.
-fn upload_reply(reply: &Message) -> Result<(u64, String)> {
-    let mut reader = reply.body_reader(&ReaderQuotas::default())?;
-    let (mut current, mut length, mut sha256) = (String::new(), None, None);
-    loop {
-        match reader.next()? {
-            XmlEvent::Start(e) => current = e.name.local,
-            XmlEvent::Text(t) if current == "length" => {
-                length = Some(t.trim().parse::<u64>().with_context(|| format!("uploadResponse length {t:?}"))?);
-            }
-            XmlEvent::Text(t) if current == "sha256" => sha256 = Some(t.trim().to_string()),
-            XmlEvent::Text(_) => {}
-            XmlEvent::End => current.clear(),
-            XmlEvent::Eof => break,
-        }
-    }
-    let body = || String::from_utf8_lossy(reply.body_xml()).into_owned();
-    Ok((
-        length.with_context(|| format!("no length in the reply: {}", body()))?,
-        sha256.with_context(|| format!("no sha256 in the reply: {}", body()))?,
-    ))
 }
 
 /// `download(size)`: the reply's one attachment, read chunk by chunk, must be the pattern.

@@ -201,8 +201,9 @@ async fn upload(url: &str, size: u64) -> Result<f64> {
     Ok(secs)
 }
 
-/// `(length, sha256)` of `<e:uploadResponse><e:length>N</e:length><e:sha256>HEX</e:sha256>`.
-fn upload_reply(reply: &Message) -> Result<(u64, String)> {
+/// `(length, sha256)` of `<e:uploadResponse><e:length>N</e:length><e:sha256>HEX</e:sha256>`
+/// (also used by `soak`).
+pub(crate) fn upload_reply(reply: &Message) -> Result<(u64, String)> {
     let mut reader = reply.body_reader(&ReaderQuotas::default())?;
     let (mut current, mut length, mut sha256) = (String::new(), None, None);
     loop {
