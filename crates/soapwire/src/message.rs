@@ -347,6 +347,11 @@ impl Message {
         if let Some(code) = &self.built_fault {
             return Ok(Some(code.clone()));
         }
+        // An element's name is never written with character references, so a body whose
+        // bytes do not contain "Fault" has no Fault element: skip the parse (the usual reply).
+        if memchr::memmem::find(&self.body.xml, b"Fault").is_none() {
+            return Ok(None);
+        }
         Ok(self.fault(quotas)?.map(|f| f.code))
     }
 

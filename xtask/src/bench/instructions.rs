@@ -22,13 +22,19 @@ use super::xml::{Table, bench_executable};
 use super::{OptionArgs, TempDir, machine, on_path, thousands, write_bench_file};
 use crate::{describe, is_root, run};
 
+mod server;
+
 pub(super) const USAGE: &str = "\
 usage: cargo xtask bench instructions [options]
 
 Builds soapwire-proto's `instructions` benchmark (benches/instructions.rs) in release and runs
 each workload of benches/common/ (the hot paths of the divan micro-benchmarks, at fixed call
 counts) under `valgrind --tool=callgrind`, counting only the measured calls (building the
-input is not counted). Prints the instructions executed (Ir) per workload and per call.
+input is not counted). Then the http_server/* workloads: the release `soapwire serve echo`
+under callgrind, served echo11.xml requests (as wrk sends them in `bench echo`) over 1 and 32
+keep-alive connections; only the requests after a warm-up are counted (callgrind_control
+--zero / --dump), so Ir per call is the whole server's user-space cost of one request.
+Prints the instructions executed (Ir) per workload and per call.
 Installs valgrind with apt-get when it is missing (needs root).
 
 options:
@@ -36,6 +42,7 @@ options:
   --save FILE       also write this run's counts to FILE (TSV: workload, calls, Ir)
   --baseline FILE   compare with a TSV written by --save: change of Ir per call in %
   --jobs N          workloads under valgrind at once (default: the number of CPUs)
+  --keep DIR        keep callgrind's output files in DIR (for callgrind_annotate)
   --markdown        print the table as Markdown";
 
 /// The callgrind function-name pattern of the measured region (see benches/instructions.rs).
@@ -48,6 +55,7 @@ struct Options {
     baseline: Option<PathBuf>,
     jobs: usize,
     markdown: bool,
+    keep: Option<PathBuf>,
 }
 
 impl Options {
@@ -58,6 +66,7 @@ impl Options {
             baseline: None,
             jobs: std::thread::available_parallelism().map_or(1, usize::from),
             markdown: false,
+            keep: None,
         };
         let mut args = OptionArgs::new(args);
         while let Some((arg, name, inline)) = args.next_option(&[]) {
@@ -68,6 +77,7 @@ impl Options {
                 "--baseline" => o.baseline = Some(PathBuf::from(value()?)),
                 "--jobs" => o.jobs = value()?.parse().context("--jobs: a number")?,
                 "--markdown" => o.markdown = true,
+                "--keep" => o.keep = Some(PathBuf::from(value()?)),
                 _ => bail!("unknown option {arg:?}\n\n{USAGE}"),
             }
         }
@@ -158,15 +168,14 @@ fn measure(exe: &Path, name: &str, dir: &Path) -> Result<u64> {
 }
 
 /// Runs every workload, `jobs` at a time (valgrind is single-threaded); results by name.
-fn measure_all(exe: &Path, workloads: &[(String, u64)], jobs: usize) -> Result<BTreeMap<String, Count>> {
-    let tmp = TempDir::new()?;
+fn measure_all(exe: &Path, workloads: &[(String, u64)], jobs: usize, dir: &Path) -> Result<BTreeMap<String, Count>> {
     let next = AtomicUsize::new(0);
     let results = Mutex::new(Vec::new());
     std::thread::scope(|s| {
         for _ in 0..jobs.min(workloads.len()) {
             s.spawn(|| {
                 while let Some((name, calls)) = workloads.get(next.fetch_add(1, Ordering::Relaxed)) {
-                    let r = measure(exe, name, &tmp.0).map(|ir| Count { calls: *calls, ir });
+                    let r = measure(exe, name, dir).map(|ir| Count { calls: *calls, ir });
                     if let Ok(c) = &r {
                         println!("    {name}: {} Ir", thousands(c.ir as f64));
                     }
@@ -245,10 +254,15 @@ pub(super) fn instructions(args: &[&str]) -> Result<()> {
         None => None,
     };
     ensure_valgrind()?;
+    let wanted = |name: &str| o.filter.as_ref().is_none_or(|f| name.contains(f.as_str()));
     let exe = bench_executable("instructions")?;
-    let workloads: Vec<(String, u64)> =
-        list(&exe)?.into_iter().filter(|(name, _)| o.filter.as_ref().is_none_or(|f| name.contains(f))).collect();
-    if workloads.is_empty() {
+    let workloads: Vec<(String, u64)> = list(&exe)?.into_iter().filter(|(name, _)| wanted(name)).collect();
+    let servers: Vec<&server::ServerWorkload> = server::WORKLOADS.iter().filter(|w| wanted(w.name)).collect();
+    let soapwire = match servers.is_empty() {
+        true => None,
+        false => Some(super::build_release(&["soapwire-cli"])?.join("soapwire")),
+    };
+    if workloads.is_empty() && servers.is_empty() {
         bail!("no workload matches --filter {:?}", o.filter.as_deref().unwrap_or(""));
     }
     let machine = machine();
@@ -256,7 +270,24 @@ pub(super) fn instructions(args: &[&str]) -> Result<()> {
         "==> {machine}; valgrind --tool=callgrind --collect-atstart=no --toggle-collect={TOGGLE}, {} at once",
         o.jobs
     );
-    let counts = measure_all(&exe, &workloads, o.jobs)?;
+    let tmp = TempDir::new()?;
+    let dir = match &o.keep {
+        Some(keep) => {
+            fs::create_dir_all(keep).with_context(|| format!("creating {}", keep.display()))?;
+            keep.clone()
+        }
+        None => tmp.0.clone(),
+    };
+    let mut counts = measure_all(&exe, &workloads, o.jobs, &dir)?;
+    let mut order = workloads;
+    if let Some(soapwire) = &soapwire {
+        for w in servers {
+            let ir = server::measure(soapwire, w, &dir)?;
+            println!("    {}: {} Ir", w.name, thousands(ir as f64));
+            counts.insert(w.name.to_string(), Count { calls: w.requests, ir });
+            order.push((w.name.to_string(), w.requests));
+        }
+    }
     let tsv = to_tsv(&counts);
     let raw = write_bench_file("instructions", &tsv)?;
     if let Some(path) = &o.save {
@@ -265,7 +296,7 @@ pub(super) fn instructions(args: &[&str]) -> Result<()> {
     println!();
     let heading = if o.markdown { "" } else { "# " };
     println!("{heading}instructions executed (callgrind Ir) in the measured calls; {machine}");
-    print!("{}", report(&workloads, &counts, baseline.as_ref(), o.markdown));
+    print!("{}", report(&order, &counts, baseline.as_ref(), o.markdown));
     println!("counts: {}", raw.display());
     if let Some(path) = &o.save {
         println!("saved: {}", path.display());
