@@ -1168,6 +1168,46 @@ async fn service_host_handler_serves_requests_in_the_connection_with_accepted_ch
     bounded!(listener.close()).unwrap();
 }
 
+/// What a service-host handler does after its reply is on its way runs beside the connection
+/// (in its task, not a spawned one): it must neither hold back that reply nor the next request
+/// on the same keep-alive connection, and it must run to its end (here: a pause, then close).
+#[tokio::test]
+async fn service_host_work_after_the_reply_does_not_hold_the_connection_back_and_completes() {
+    let listener = Arc::new(Listener::new(listener_props()));
+    let finished = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = finished.clone();
+    listener.set_handler(move |channel: ReplyChannel| {
+        let counter = counter.clone();
+        async move {
+            let mut request = channel.new_message();
+            channel.receive_message(&mut request).await.unwrap();
+            let mut reply = channel.new_message();
+            reply.initialize_reply(&request, "urn:reply", REPLY_BODY).unwrap();
+            channel.send_reply(&mut reply).await.unwrap();
+            tokio::time::sleep(Duration::from_millis(1500)).await;
+            channel.close().await.unwrap();
+            assert_eq!(channel.state(), ChannelState::Closed);
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    });
+    listener.open("http://127.0.0.1:0/echo").await.unwrap();
+    let channel = RequestChannel::new(props());
+    channel.open(&listener.url().unwrap()).await.unwrap();
+    let started = std::time::Instant::now();
+    for _ in 0..2 {
+        bounded!(channel.call(ACTION, BODY)).unwrap();
+    }
+    // Had the second request waited for the first handler's pause, this would be >= 1.5 s.
+    let elapsed = started.elapsed();
+    assert!(elapsed < Duration::from_millis(1400), "the replies waited for the handlers: {elapsed:?}");
+    let deadline = std::time::Instant::now() + BOUND;
+    while finished.load(std::sync::atomic::Ordering::SeqCst) < 2 {
+        assert!(std::time::Instant::now() < deadline, "the handlers' closes never completed");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    bounded!(listener.close()).unwrap();
+}
+
 /// Found by the `http_listener` fuzz target: a client that shuts its write side down after a
 /// complete request (`shutdown(Write)`, as `nc -N` and some blocking stacks do) lost the
 /// reply whenever the server read that FIN before the reply was ready (a request written in

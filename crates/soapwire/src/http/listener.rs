@@ -83,7 +83,7 @@ struct ServiceContext {
 }
 
 /// A request handler of the service-host mode ([`Listener::set_handler`]).
-type Handler = Arc<dyn Fn(ReplyChannel) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
+type Handler = Arc<dyn Fn(ReplyChannel) -> HandlerFuture + Send + Sync>;
 
 type Queue = Arc<tokio::sync::Mutex<mpsc::Receiver<Exchange>>>;
 
@@ -195,8 +195,8 @@ impl Listener {
     /// runs *inside the connection that received the request* until it has sent its reply.
     /// There is no accept queue, no accept loop and no task hand-off on the way in or out,
     /// which is what a request/reply service pays for most on a small machine; the rest of
-    /// the handler (typically `close`, which waits for the reply to be flushed) continues in
-    /// its own task. The channel behaves exactly as one from [`accept_channel`]: same
+    /// the handler (typically `close`, which waits for the reply to be flushed) continues
+    /// beside the connection, in the same task. The channel behaves exactly as one from [`accept_channel`]: same
     /// states, quotas, timeouts and close semantics; `max_open_channels` bounds handlers in
     /// flight (a request over it gets 503).
     ///
@@ -425,7 +425,7 @@ impl AcceptLoop {
             }
             let _ = stream.set_nodelay(self.properties.channel.no_delay);
             self.connections.fetch_add(1, Ordering::AcqRel);
-            let connections = self.connections.clone();
+            let slot = ConnectionSlot(self.connections.clone());
             let task = serve_connection(
                 stream,
                 remote,
@@ -433,12 +433,19 @@ impl AcceptLoop {
                 self.properties.clone(),
                 self.shutdown.clone(),
                 self.kill.clone(),
+                slot,
             );
-            self.tasks.spawn(async move {
-                task.await;
-                connections.fetch_sub(1, Ordering::AcqRel);
-            });
+            self.tasks.spawn(task);
         }
+    }
+}
+
+/// One connection counted against `max_connections`, until dropped.
+struct ConnectionSlot(Arc<AtomicUsize>);
+
+impl Drop for ConnectionSlot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
@@ -449,11 +456,15 @@ async fn serve_connection(
     properties: ListenerProperties,
     shutdown: CancellationToken,
     kill: CancellationToken,
+    slot: ConnectionSlot,
 ) {
     let monitor = Arc::new(ConnectionMonitor::default());
     let io = TokioIo::new(MonitoredIo::new(stream, monitor.clone()));
     let svc_monitor = monitor.clone();
-    let service = service_fn(move |request| handle(request, context.clone(), svc_monitor.clone(), remote));
+    let leftovers = Arc::new(Leftovers::default());
+    let svc_leftovers = leftovers.clone();
+    let service =
+        service_fn(move |request| handle(request, context.clone(), svc_monitor.clone(), remote, svc_leftovers.clone()));
     let mut builder = hyper::server::conn::http1::Builder::new();
     // half_close: a client may shut its write side down once its request is sent and still
     // get the reply; without it hyper takes that EOF, when it reads it while the request is
@@ -466,8 +477,14 @@ async fn serve_connection(
         .half_close(true);
     let connection = builder.serve_connection(io, service);
     tokio::pin!(connection);
+    // The connection and the handlers' leftovers, polled together in this task.
+    let mut running = Vec::new();
+    let mut serve = |cx: &mut std::task::Context<'_>, connection: Pin<&mut _>| {
+        leftovers.poll_running(&mut running, cx);
+        Future::poll(connection, cx)
+    };
     tokio::select! {
-        r = connection.as_mut() => {
+        r = std::future::poll_fn(|cx| serve(cx, connection.as_mut())) => {
             if let Err(e) = r {
                 tracing::debug!("connection from {remote} ended: {e}");
             }
@@ -475,13 +492,62 @@ async fn serve_connection(
         _ = shutdown.cancelled() => {
             connection.as_mut().graceful_shutdown();
             tokio::select! {
-                _ = connection.as_mut() => {}
+                _ = std::future::poll_fn(|cx| serve(cx, connection.as_mut())) => {}
                 _ = kill.cancelled() => {}
             }
         }
         _ = kill.cancelled() => {}
     }
     monitor.mark_closed();
+    drop(slot);
+    // What is left of the handlers (a close waiting for a flush that can no longer come
+    // ends now that the connection is marked closed); a killed listener drops them.
+    tokio::select! {
+        () = std::future::poll_fn(|cx| match leftovers.poll_running(&mut running, cx) {
+            true => std::task::Poll::Ready(()),
+            false => std::task::Poll::Pending,
+        }) => {}
+        _ = kill.cancelled() => {}
+    }
+}
+
+/// The rest of service-host handlers whose reply is already on its way (typically their
+/// `close`, which waits until this connection has flushed the reply). They run in the
+/// connection's own task, polled beside it, rather than in a task each: no spawn, no
+/// cross-thread wake-up per request.
+#[derive(Default)]
+struct Leftovers {
+    queued: Mutex<(Vec<HandlerFuture>, Option<std::task::Waker>)>,
+}
+
+type HandlerFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+impl Leftovers {
+    /// Hands a handler's remaining work to the connection task (and wakes it, since it may
+    /// have polled the leftovers already in this round).
+    fn push(&self, work: HandlerFuture) {
+        let waker = {
+            let mut q = self.queued.lock().unwrap_or_else(|p| p.into_inner());
+            q.0.push(work);
+            q.1.clone()
+        };
+        if let Some(w) = waker {
+            w.wake();
+        }
+    }
+
+    /// Moves newly queued work into `running` and polls all of it; true when none is left.
+    fn poll_running(&self, running: &mut Vec<HandlerFuture>, cx: &mut std::task::Context<'_>) -> bool {
+        {
+            let mut q = self.queued.lock().unwrap_or_else(|p| p.into_inner());
+            running.append(&mut q.0);
+            if !q.1.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                q.1 = Some(cx.waker().clone());
+            }
+        }
+        running.retain_mut(|work| work.as_mut().poll(cx).is_pending());
+        running.is_empty()
+    }
 }
 
 /// A response with a short text body (not a SOAP message).
@@ -499,6 +565,7 @@ async fn handle(
     context: Arc<ServiceContext>,
     monitor: Arc<ConnectionMonitor>,
     remote: SocketAddr,
+    leftovers: Arc<Leftovers>,
 ) -> std::result::Result<Response<TrackedBody>, ServiceError> {
     let wants_wsdl = request.uri().query().is_some_and(|q| q.eq_ignore_ascii_case("wsdl"));
     if request.method() == Method::GET && wants_wsdl {
@@ -531,7 +598,7 @@ async fn handle(
     let (tx, rx) = oneshot::channel();
     let exchange = Exchange { request, version, action, mtom, respond: tx, monitor, remote };
     if let Some(handler) = &context.handler {
-        return host(handler, exchange, rx, &context).await;
+        return host(handler, exchange, rx, &context, &leftovers).await;
     }
     if context.queue.try_send(exchange).is_err() {
         tracing::warn!("{}: request from {remote} refused: the accept queue is full", context.url);
@@ -544,12 +611,14 @@ async fn handle(
 }
 
 /// Service-host mode: runs the handler on `exchange` in this connection's task until the
-/// reply is handed over, then lets the rest of it (close) finish in a task of its own.
+/// reply is handed over, then hands the rest of it (close) to the connection's
+/// [`Leftovers`], still in this task.
 async fn host(
     handler: &Handler,
     exchange: Exchange,
     mut reply: oneshot::Receiver<Reply>,
     context: &ServiceContext,
+    leftovers: &Leftovers,
 ) -> std::result::Result<Response<TrackedBody>, ServiceError> {
     let Ok(permit) = context.open_channels.clone().try_acquire_owned() else {
         tracing::warn!("{}: request from {} refused: max_open_channels reached", context.url, exchange.remote);
@@ -566,7 +635,7 @@ async fn host(
         r = &mut reply => {
             // The reply is on its way; what is left of the handler (its close waits for
             // the flush this connection is about to do) must not hold the response back.
-            tokio::spawn(work);
+            leftovers.push(work);
             r
         }
     };

@@ -191,7 +191,10 @@ impl ReplyChannel {
                     .run(
                         "receiving the MTOM request envelope",
                         self.properties.timeout(Timeout::Receive),
-                        super::read_mtom_envelope(body, multipart, version, &self.properties),
+                        // Boxed: the MIME reader's state is large and 32-byte aligned (its
+                        // SIMD boundary searcher), and would otherwise make every receive
+                        // future, MTOM or not, that large and an aligned allocation.
+                        Box::pin(super::read_mtom_envelope(body, multipart, version, &self.properties)),
                     )
                     .await?;
                 (envelope, Some(parts))
