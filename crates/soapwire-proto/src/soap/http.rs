@@ -107,6 +107,12 @@ fn parse_parameters(mut rest: &str) -> Result<Vec<(&str, Cow<'_, str>)>> {
 /// the rest after the closing quote.
 fn quoted_value(s: &str) -> Result<(Cow<'_, str>, &str)> {
     let body = s.get(1..).unwrap_or_default();
+    // The usual value has no escapes: borrow it up to the closing quote.
+    if let Some(i) = memchr::memchr2(b'"', b'\\', body.as_bytes()) {
+        if body.as_bytes().get(i) == Some(&b'"') {
+            return Ok((Cow::Borrowed(body.get(..i).unwrap_or_default()), body.get(i + 1..).unwrap_or_default()));
+        }
+    }
     let mut value: Option<String> = None;
     let mut chars = body.char_indices();
     while let Some((i, c)) = chars.next() {
