@@ -284,6 +284,24 @@ fn descendants(pid: u32) -> Vec<u32> {
     out
 }
 
+/// `/proc/PID/stat` counts CPU time in clock ticks of `USER_HZ`, 100 on Linux.
+const TICKS_PER_SECOND: f64 = 100.0;
+
+/// User + system CPU time of `pid` (`self` for this process) in clock ticks.
+fn cpu_ticks(pid: &str) -> Option<u64> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // pid (comm) state ppid ... utime stime: fields 14 and 15, the 12th and 13th after ')'.
+    let mut rest = stat.rsplit_once(')')?.1.split_whitespace().skip(11);
+    let utime: u64 = rest.next()?.parse().ok()?;
+    let stime: u64 = rest.next()?.parse().ok()?;
+    Some(utime + stime)
+}
+
+/// CPU ticks of `pid` and its live descendants (nginx's workers).
+fn tree_cpu_ticks(pid: u32) -> u64 {
+    std::iter::once(pid).chain(descendants(pid)).filter_map(|p| cpu_ticks(&p.to_string())).sum()
+}
+
 fn signal(sig: &str, pids: &[u32]) {
     if pids.is_empty() {
         return;
@@ -490,6 +508,9 @@ fn echo_envelope() -> Result<Vec<u8>> {
 #[derive(Clone, Copy, Debug, Default)]
 struct Sample {
     rps: f64,
+    requests: u64,
+    /// The server's CPU time (user + system, its descendants included) per request, in µs.
+    server_cpu_us: f64,
     p50_us: f64,
     p99_us: f64,
     non200: u64,
@@ -526,6 +547,8 @@ fn parse_summary(output: &str) -> Result<Sample> {
     };
     Ok(Sample {
         rps: num("rps")?,
+        requests: count("requests")?,
+        server_cpu_us: f64::NAN,
         p50_us: num("p50_us")?,
         p99_us: num("p99_us")?,
         non200: count("non200")?,
@@ -650,15 +673,19 @@ fn echo(o: &Options) -> Result<()> {
         for k in 0..n {
             let s = &mut servers[(k + rep) % n];
             for &c in &o.connections {
-                let sample = wrk(&s.url, c, o.threads, o.duration)?;
+                let ticks = tree_cpu_ticks(s.child.id());
+                let mut sample = wrk(&s.url, c, o.threads, o.duration)?;
+                let used = tree_cpu_ticks(s.child.id()).saturating_sub(ticks) as f64 / TICKS_PER_SECOND;
+                sample.server_cpu_us = used * 1e6 / sample.requests.max(1) as f64;
                 s.still_running()?;
                 println!(
-                    "    rep {} {:<10} c={c:<3} {:>9} req/s  p50 {:>6} us  p99 {:>7} us  errors (non200/body/sock) {}/{}/{}",
+                    "    rep {} {:<10} c={c:<3} {:>9} req/s  p50 {:>6} us  p99 {:>7} us  server CPU {:>5.1} us/req  errors (non200/body/sock) {}/{}/{}",
                     rep + 1,
                     s.name,
                     thousands(sample.rps),
                     sample.p50_us,
                     sample.p99_us,
+                    sample.server_cpu_us,
                     sample.non200,
                     sample.badbody,
                     sample.sockerr
@@ -703,16 +730,17 @@ fn write_bench_file(name: &str, text: &str) -> Result<PathBuf> {
 }
 
 fn write_raw(results: &Results) -> Result<PathBuf> {
-    let mut text = String::from("server\tconns\trep\trps\tp50_us\tp99_us\tnon200\tbadbody\tsockerr\n");
+    let mut text = String::from("server\tconns\trep\trps\tp50_us\tp99_us\tserver_cpu_us\tnon200\tbadbody\tsockerr\n");
     for ((name, c), samples) in results {
         for (i, s) in samples.iter().enumerate() {
             let _ = writeln!(
                 text,
-                "{name}\t{c}\t{}\t{:.1}\t{}\t{}\t{}\t{}\t{}",
+                "{name}\t{c}\t{}\t{:.1}\t{}\t{}\t{:.2}\t{}\t{}\t{}",
                 i + 1,
                 s.rps,
                 s.p50_us,
                 s.p99_us,
+                s.server_cpu_us,
                 s.non200,
                 s.badbody,
                 s.sockerr
@@ -765,14 +793,15 @@ fn report(o: &Options, names: &[String], results: &Results, machine: &str) -> St
         let _ = writeln!(out);
         if md {
             let _ = writeln!(out, "**c={c}**\n");
-            let _ = writeln!(out, "| server | req/s (median) | min..max | p50 µs | p99 µs | errors |");
-            let _ = writeln!(out, "| --- | ---: | ---: | ---: | ---: | ---: |");
+            let _ =
+                writeln!(out, "| server | req/s (median) | min..max | p50 µs | p99 µs | server CPU µs/req | errors |");
+            let _ = writeln!(out, "| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
         } else {
             let _ = writeln!(out, "c={c}");
             let _ = writeln!(
                 out,
-                "  {:<12} {:>10} {:>22} {:>9} {:>9} {:>7}",
-                "server", "req/s", "min..max", "p50 us", "p99 us", "errors"
+                "  {:<12} {:>10} {:>22} {:>9} {:>9} {:>9} {:>7}",
+                "server", "req/s", "min..max", "p50 us", "p99 us", "CPU us/r", "errors"
             );
         }
         for name in names {
@@ -783,11 +812,13 @@ fn report(o: &Options, names: &[String], results: &Results, machine: &str) -> St
             let mut p99: Vec<f64> = samples.iter().map(|s| s.p99_us).collect();
             let errors: u64 = samples.iter().map(Sample::errors).sum();
             let range = format!("{}..{}", thousands(lo), thousands(hi));
+            let mut cpu: Vec<f64> = samples.iter().map(|s| s.server_cpu_us).collect();
             let (m, m50, m99) = (thousands(median(&mut rps)), thousands(median(&mut p50)), thousands(median(&mut p99)));
+            let mcpu = format!("{:.1}", median(&mut cpu));
             if md {
-                let _ = writeln!(out, "| {name} | {m} | {range} | {m50} | {m99} | {errors} |");
+                let _ = writeln!(out, "| {name} | {m} | {range} | {m50} | {m99} | {mcpu} | {errors} |");
             } else {
-                let _ = writeln!(out, "  {name:<12} {m:>10} {range:>22} {m50:>9} {m99:>9} {errors:>7}");
+                let _ = writeln!(out, "  {name:<12} {m:>10} {range:>22} {m50:>9} {m99:>9} {mcpu:>9} {errors:>7}");
             }
         }
         let mut lines = Vec::new();

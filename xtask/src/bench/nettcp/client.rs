@@ -38,6 +38,7 @@ use soapwire::soapwire_proto::framing::binary::{SessionDecoder, SessionEncoder, 
 use soapwire::soapwire_proto::soap::Envelope;
 use soapwire::{ChannelProperties, EnvelopeVersion, MessageEncoding, ReaderQuotas, RequestChannel};
 
+use super::super::{TICKS_PER_SECOND, cpu_ticks};
 use super::{ClientRuntime, ECHO_ACTION, ECHO_BODY, ECHO_TEXT};
 
 /// The options of one client process.
@@ -109,19 +110,6 @@ pub(in crate::bench) fn client(args: &[&str]) -> Result<()> {
         latencies.last().copied().unwrap_or(0) as f64 / 1e3,
     );
     Ok(())
-}
-
-/// `/proc/PID/stat` counts CPU time in clock ticks of `USER_HZ`, 100 on Linux.
-const TICKS_PER_SECOND: f64 = 100.0;
-
-/// User + system CPU time of `pid` (`self` for this process) in clock ticks.
-pub(super) fn cpu_ticks(pid: &str) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // pid (comm) state ppid ... utime stime: fields 14 and 15, the 12th and 13th after ')'.
-    let mut rest = stat.rsplit_once(')')?.1.split_whitespace().skip(11);
-    let utime: u64 = rest.next()?.parse().ok()?;
-    let stime: u64 = rest.next()?.parse().ok()?;
-    Some(utime + stime)
 }
 
 /// Nanoseconds per call of `f`: the median of 5 samples of about 50 ms each.
