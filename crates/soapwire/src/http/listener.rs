@@ -475,28 +475,32 @@ async fn serve_connection(
         .max_buf_size(properties.channel.max_http_request_headers_buffer_size.max(8192))
         .keep_alive(true)
         .half_close(true);
-    let connection = builder.serve_connection(io, service);
-    tokio::pin!(connection);
-    // The connection and the handlers' leftovers, polled together in this task.
     let mut running = Vec::new();
-    let mut serve = |cx: &mut std::task::Context<'_>, connection: Pin<&mut _>| {
-        leftovers.poll_running(&mut running, cx);
-        Future::poll(connection, cx)
-    };
-    tokio::select! {
-        r = std::future::poll_fn(|cx| serve(cx, connection.as_mut())) => {
-            if let Err(e) = r {
-                tracing::debug!("connection from {remote} ended: {e}");
+    {
+        let connection = builder.serve_connection(io, service);
+        tokio::pin!(connection);
+        // The connection and the handlers' leftovers, polled together in this task.
+        let mut serve = |cx: &mut std::task::Context<'_>, connection: Pin<&mut _>| {
+            leftovers.poll_running(&mut running, cx);
+            Future::poll(connection, cx)
+        };
+        tokio::select! {
+            r = std::future::poll_fn(|cx| serve(cx, connection.as_mut())) => {
+                if let Err(e) = r {
+                    tracing::debug!("connection from {remote} ended: {e}");
+                }
             }
-        }
-        _ = shutdown.cancelled() => {
-            connection.as_mut().graceful_shutdown();
-            tokio::select! {
-                _ = std::future::poll_fn(|cx| serve(cx, connection.as_mut())) => {}
-                _ = kill.cancelled() => {}
+            _ = shutdown.cancelled() => {
+                connection.as_mut().graceful_shutdown();
+                tokio::select! {
+                    _ = std::future::poll_fn(|cx| serve(cx, connection.as_mut())) => {}
+                    _ = kill.cancelled() => {}
+                }
             }
+            _ = kill.cancelled() => {}
         }
-        _ = kill.cancelled() => {}
+        // The connection, and its socket, are dropped here: leftovers still running must
+        // not keep the descriptor open.
     }
     monitor.mark_closed();
     drop(slot);
