@@ -33,6 +33,14 @@ pub(crate) const DOWNLOAD_ACTION: &str = "http://example.org/echo/download";
 /// The WSDL served at `?wsdl` (addresses rewritten to the real URL).
 pub(crate) const WSDL: &str = include_str!("echo.wsdl");
 
+/// Bytes of an uploaded attachment handed to the hashing thread at a time (one reusable
+/// buffer).
+const HASH_BUFFER: usize = 256 * 1024;
+/// Full buffers queued for the hashing thread at most: with [`HASH_BUFFER`], about 1 MiB
+/// of received data waits to be hashed while the socket is read, and about 1.5 MiB of
+/// buffers exist in all.
+const HASH_QUEUE: usize = 4;
+
 /// Opens a listener for the echo service at `url` (SOAP 1.1 and 1.2 on the same endpoint)
 /// and returns it, serving.
 ///
@@ -405,22 +413,43 @@ pub(crate) async fn answer(
                 }
                 Some(Parameter::Attachment(id)) => {
                     // Hash on a blocking thread while this task keeps reading the socket: the
-                    // two overlap instead of taking turns on one core.
+                    // two overlap instead of taking turns on one core. The data goes over in
+                    // HASH_BUFFER-byte buffers that the hashing thread hands back for reuse:
+                    // one copy into memory that stays resident. Handing over the network's
+                    // own chunks instead keeps each read buffer alive until it is hashed, so
+                    // every read lands in freshly allocated memory, and glibc's returning
+                    // and re-faulting those pages cost more CPU than the copy (BENCHMARKS.md).
                     let mut attachment = request.attachment(&id).await?;
-                    let (tx, mut rx) = tokio::sync::mpsc::channel::<Bytes>(16);
+                    let (full_tx, mut full_rx) = tokio::sync::mpsc::channel::<Vec<u8>>(HASH_QUEUE);
+                    let (empty_tx, mut empty_rx) = tokio::sync::mpsc::channel::<Vec<u8>>(HASH_QUEUE + 2);
                     let hashing = tokio::task::spawn_blocking(move || {
                         let mut hasher = sha2::Sha256::new();
-                        while let Some(chunk) = rx.blocking_recv() {
-                            hasher.update(&chunk);
+                        while let Some(mut buffer) = full_rx.blocking_recv() {
+                            hasher.update(&buffer);
+                            buffer.clear();
+                            let _ = empty_tx.try_send(buffer);
                         }
                         hasher.finalize()
                     });
-                    while let Some(chunk) = attachment.next_chunk().await? {
-                        if tx.send(chunk).await.is_err() {
-                            break;
+                    let mut buffer = Vec::with_capacity(HASH_BUFFER);
+                    'read: while let Some(chunk) = attachment.next_chunk().await? {
+                        let mut rest = &chunk[..];
+                        while !rest.is_empty() {
+                            let (head, tail) = rest.split_at(rest.len().min(HASH_BUFFER - buffer.len()));
+                            buffer.extend_from_slice(head);
+                            rest = tail;
+                            if buffer.len() == HASH_BUFFER {
+                                let next = empty_rx.try_recv().unwrap_or_else(|_| Vec::with_capacity(HASH_BUFFER));
+                                if full_tx.send(std::mem::replace(&mut buffer, next)).await.is_err() {
+                                    break 'read;
+                                }
+                            }
                         }
                     }
-                    drop(tx);
+                    if !buffer.is_empty() {
+                        let _ = full_tx.send(buffer).await;
+                    }
+                    drop(full_tx);
                     let digest =
                         hashing.await.map_err(|e| Error::new(ErrorKind::Other, format!("hashing failed: {e}")))?;
                     (attachment.bytes_received(), digest)

@@ -6,9 +6,10 @@
 //! * [`MediaType`] and [`MultipartType`] parse `Content-Type` values such as
 //!   `multipart/related; type="application/xop+xml"; boundary=...; start="<...>";
 //!   start-info="application/soap+xml"` (RFC 2045 / RFC 2046 / RFC 2387).
-//! * [`MultipartParser`] is a push parser: bytes in ([`MultipartParser::push`]), events
-//!   out ([`MultipartParser::poll_event`]): [`MultipartEvent::PartStart`] with the part's
-//!   [`PartHeaders`], any number of [`MultipartEvent::PartData`] pieces, then
+//! * [`MultipartParser`] is a push parser: bytes in ([`MultipartParser::push`] copies a
+//!   slice, [`MultipartParser::push_bytes`] keeps a `Bytes` and hands part data out as slices
+//!   of it), events out ([`MultipartParser::poll_event`]): [`MultipartEvent::PartStart`]
+//!   with the part's [`PartHeaders`], any number of [`MultipartEvent::PartData`] pieces, then
 //!   [`MultipartEvent::PartEnd`], and [`MultipartEvent::End`] after the closing delimiter.
 //!   It never holds a whole part: besides the bytes pushed and not yet turned into events it
 //!   keeps a carry-over of at most `len(boundary) + 5` bytes (plus up to

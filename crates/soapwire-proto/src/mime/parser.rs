@@ -3,9 +3,21 @@
 //! The body is scanned for the delimiter `LF "--" boundary` with [`memchr::memmem`] (a
 //! preceding CR belongs to the delimiter too, so bare-LF messages are tolerated). A match
 //! only counts when the rest of its line is transport padding and a line end, or `--` (the
-//! closing delimiter); otherwise the bytes are part data. Everything before the last
-//! `len(delimiter)` bytes of the buffer is known not to start a delimiter and is handed out
-//! at once, so the parser never holds more than that carry-over between pushes.
+//! closing delimiter); otherwise the bytes are part data. Only a suffix of the input that
+//! could begin a delimiter (a CR, or an LF followed by the start of `"--" boundary`) is held
+//! back; everything before it is handed out at once, so the parser never holds more than
+//! `len(delimiter)` bytes of carry-over between pushes.
+//!
+//! Input is held as a small contiguous *carry* (`BytesMut`) followed by a queue of
+//! segments (`Bytes`, as [`MultipartParser::push_bytes`] received them). Part data inside a
+//! segment is handed out as a [`Bytes::slice`] of it, without copying. Only where a
+//! delimiter could straddle two segments is the segment's short tail copied into the carry,
+//! and the scan then looks at the carry plus a bounded prefix of the next segment (copied,
+//! [`MAX_TRANSPORT_PADDING`] + the delimiter's length at most) without consuming it. Header
+//! blocks are copied into the carry line by line, each line checked against
+//! `max_header_bytes` first.
+
+use std::collections::VecDeque;
 
 use bytes::{Buf, Bytes, BytesMut};
 use memchr::memmem::Finder;
@@ -182,25 +194,39 @@ enum Tail {
 
 /// A push parser for a `multipart/*` body (MTOM uses `multipart/related`).
 ///
-/// Feed it with [`push`](Self::push) and drain it with [`poll_event`](Self::poll_event)
-/// until that returns `None`; at the end of input call [`finish`](Self::finish). The
-/// preamble and the epilogue are skipped. Parts are delivered raw: no transfer decoding
-/// (see [`XopPackageCheck`](super::XopPackageCheck) for the encodings MTOM allows).
+/// Feed it with [`push`](Self::push) (a slice, copied) or [`push_bytes`](Self::push_bytes)
+/// (a `Bytes`, kept: part data is handed out as slices of it) and drain it with
+/// [`poll_event`](Self::poll_event) until that returns `None`; at the end of input call
+/// [`finish`](Self::finish). The preamble and the epilogue are skipped. Parts are delivered
+/// raw: no transfer decoding (see [`XopPackageCheck`](super::XopPackageCheck) for the
+/// encodings MTOM allows).
 ///
 /// Memory: the parser owns the bytes pushed and not yet returned as events, plus a
 /// carry-over of at most `len(boundary) + 5` bytes (a possible partial delimiter line), plus,
 /// while one is being read, a part's header block (at most `max_header_bytes`) or a
 /// delimiter line's padding (at most [`MAX_TRANSPORT_PADDING`]). Part bodies are never
 /// accumulated, so memory does not depend on part sizes as long as the caller drains
-/// events between pushes.
+/// events between pushes. With `push_bytes`, a `PartData` event shares the pushed
+/// segment's memory, so holding it keeps that segment alive.
 ///
-/// Every error is sticky: after the first failure, `push`, `poll_event` and `finish` keep
-/// returning it.
+/// Every error is sticky: after the first failure, `push`, `push_bytes`, `poll_event` and
+/// `finish` keep returning it.
 #[derive(Debug)]
 pub struct MultipartParser {
     quotas: MimeQuotas,
     finder: Finder<'static>,
-    buf: BytesMut,
+    /// Contiguous input that comes before `segments`: the start of the body, a possible
+    /// delimiter that straddled two segments, a header block being read, and whatever
+    /// [`push`](Self::push) appended while no segment was queued.
+    carry: BytesMut,
+    /// Segments from [`push_bytes`](Self::push_bytes) (and `push` behind them), in order,
+    /// never empty.
+    segments: VecDeque<Bytes>,
+    /// The total length of `segments`.
+    queued: usize,
+    /// How many bytes past the carry a scan looks at (copied, not consumed): enough to
+    /// classify any delimiter that starts inside the carry.
+    lookahead: usize,
     state: State,
     /// Bytes pushed so far (for `max_message_size`).
     message_bytes: u64,
@@ -224,14 +250,18 @@ impl MultipartParser {
         let mut needle = Vec::with_capacity(boundary.len() + 3);
         needle.extend_from_slice(b"\n--");
         needle.extend_from_slice(boundary.as_bytes());
-        let mut buf = BytesMut::with_capacity(needle.len() + 64);
+        let lookahead = needle.len() + MAX_TRANSPORT_PADDING + 2;
+        let mut carry = BytesMut::with_capacity(needle.len() + 64);
         // A virtual line end, so a delimiter at the very start of the body (no preamble)
         // is found like any other.
-        buf.extend_from_slice(b"\n");
+        carry.extend_from_slice(b"\n");
         Ok(MultipartParser {
             quotas,
             finder: Finder::new(&needle).into_owned(),
-            buf,
+            carry,
+            segments: VecDeque::new(),
+            queued: 0,
+            lookahead,
             state: State::Preamble,
             message_bytes: 0,
             preamble_bytes: 0,
@@ -242,16 +272,40 @@ impl MultipartParser {
         })
     }
 
-    /// Appends the next bytes of the body. Fails with `QuotaExceeded` (before buffering
-    /// anything) if the message would exceed `max_message_size`, and with
+    /// Appends the next bytes of the body (copied). Fails with `QuotaExceeded` (before
+    /// buffering anything) if the message would exceed `max_message_size`, and with
     /// `InvalidOperation` after [`finish`](Self::finish).
     ///
     /// Bytes after the closing delimiter (the epilogue) are counted and dropped.
     pub fn push(&mut self, input: &[u8]) -> Result<()> {
+        if !self.admit(input.len())? {
+            return Ok(());
+        }
+        if self.segments.is_empty() {
+            self.carry.extend_from_slice(input);
+        } else {
+            self.queue(Bytes::copy_from_slice(input));
+        }
+        Ok(())
+    }
+
+    /// Appends the next bytes of the body without copying them: part data inside `input`
+    /// is handed out as slices of it ([`Bytes::slice`]); only a delimiter that may straddle
+    /// two pushes costs a copy of a few hundred bytes. Same checks and errors as
+    /// [`push`](Self::push), and the two may be mixed.
+    pub fn push_bytes(&mut self, input: Bytes) -> Result<()> {
+        if self.admit(input.len())? {
+            self.queue(input);
+        }
+        Ok(())
+    }
+
+    /// The checks of a push of `len` bytes; true if the bytes are to be kept.
+    fn admit(&mut self, len: usize) -> Result<bool> {
         if let Some(e) = &self.failure {
             return Err(e.clone());
         }
-        let total = self.message_bytes.saturating_add(input.len() as u64);
+        let total = self.message_bytes.saturating_add(len as u64);
         if total > self.quotas.max_message_size {
             return Err(self.fail(Error::quota_exceeded(format!(
                 "the MIME message exceeds {} bytes (max_message_size)",
@@ -259,14 +313,16 @@ impl MultipartParser {
             ))));
         }
         self.message_bytes = total;
-        if input.is_empty() {
-            return Ok(());
+        if len == 0 || matches!(self.state, State::EndDue | State::Epilogue) {
+            return Ok(false);
         }
-        if !matches!(self.state, State::EndDue | State::Epilogue) {
-            self.buf.extend_from_slice(input);
-            self.drained = false;
-        }
-        Ok(())
+        self.drained = false;
+        Ok(true)
+    }
+
+    fn queue(&mut self, segment: Bytes) {
+        self.queued += segment.len();
+        self.segments.push_back(segment);
     }
 
     /// The next event, or `None` when more input is needed (or after
@@ -319,61 +375,79 @@ impl MultipartParser {
 
     /// Bytes currently held by the parser (pushed but not yet handed out or discarded).
     pub fn buffered_bytes(&self) -> usize {
-        self.buf.len()
+        self.carry.len() + self.queued
     }
 
     fn fail(&mut self, e: Error) -> Error {
         self.failure = Some(e.clone());
-        self.buf = BytesMut::new();
+        self.clear();
         e
+    }
+
+    fn clear(&mut self) {
+        self.carry = BytesMut::new();
+        self.segments = VecDeque::new();
+        self.queued = 0;
     }
 
     fn step(&mut self) -> Result<Option<MultipartEvent>> {
         loop {
             match self.state {
-                State::Preamble => match self.scan()? {
-                    Scan::Found { data_end, after, close } => {
-                        self.discard_preamble(data_end)?;
-                        if close {
-                            return Err(Error::invalid_format("a multipart body must contain at least one part"));
+                State::Preamble => {
+                    let Some((own, scan)) = self.scan_next()? else { return Ok(None) };
+                    match scan {
+                        Scan::Found { data_end, after, close } => {
+                            self.count_preamble(data_end)?;
+                            if close {
+                                return Err(Error::invalid_format("a multipart body must contain at least one part"));
+                            }
+                            self.consume(own, after);
+                            self.begin_part()?;
                         }
-                        self.buf.advance(after - data_end);
-                        self.begin_part()?;
+                        Scan::NeedMore { safe: 0 } => {
+                            if !self.join_tail(own) {
+                                return Ok(None);
+                            }
+                        }
+                        Scan::NeedMore { safe } => {
+                            self.count_preamble(safe)?;
+                            self.consume(own, safe);
+                        }
                     }
-                    Scan::NeedMore { safe } => {
-                        self.discard_preamble(safe)?;
-                        return Ok(None);
-                    }
-                },
+                }
                 State::Headers { line_start } => {
-                    return match find_header_end(&self.buf, line_start) {
+                    return match find_header_end(&self.carry, line_start) {
                         Ok(end) => {
                             if end > self.quotas.max_header_bytes {
                                 return Err(self.header_quota_error());
                             }
-                            let block = self.buf.split_to(end);
+                            let block = self.carry.split_to(end);
                             let headers = PartHeaders::parse(&block, self.quotas.max_headers)?;
                             self.state = State::Body;
                             self.part_bytes = 0;
                             Ok(Some(MultipartEvent::PartStart { headers }))
                         }
                         Err(line_start) => {
-                            if self.buf.len() > self.quotas.max_header_bytes {
+                            if self.carry.len() > self.quotas.max_header_bytes {
                                 return Err(self.header_quota_error());
                             }
                             self.state = State::Headers { line_start };
-                            Ok(None)
+                            if !self.take_header_line()? {
+                                return Ok(None);
+                            }
+                            continue;
                         }
                     };
                 }
                 State::Body => {
-                    return match self.scan()? {
+                    let Some((own, scan)) = self.scan_next()? else { return Ok(None) };
+                    return match scan {
                         Scan::Found { data_end, after, close } => {
                             if data_end > 0 {
                                 // The delimiter is found again (at 0) on the next call.
-                                return self.emit_data(data_end).map(Some);
+                                return self.emit_data(own, data_end).map(Some);
                             }
-                            self.buf.advance(after);
+                            self.consume(own, after);
                             if close {
                                 self.state = State::EndDue;
                             } else {
@@ -381,18 +455,117 @@ impl MultipartParser {
                             }
                             Ok(Some(MultipartEvent::PartEnd))
                         }
-                        Scan::NeedMore { safe: 0 } => Ok(None),
-                        Scan::NeedMore { safe } => self.emit_data(safe).map(Some),
+                        Scan::NeedMore { safe: 0 } => {
+                            if !self.join_tail(own) {
+                                return Ok(None);
+                            }
+                            continue;
+                        }
+                        Scan::NeedMore { safe } => self.emit_data(own, safe).map(Some),
                     };
                 }
                 State::EndDue => {
                     self.state = State::Epilogue;
-                    self.buf = BytesMut::new();
+                    self.clear();
                     return Ok(Some(MultipartEvent::End));
                 }
                 State::Epilogue => return Ok(None),
             }
         }
+    }
+
+    /// Scans the input for the next delimiter. With a carry, the window is the carry plus
+    /// up to `lookahead` bytes of the segments (copied, then dropped again, so the carry
+    /// is as before); without one, it is the first segment, in place. Returns the carry's
+    /// length (`own`, 0 for a segment) and what the scan found; positions are in the window.
+    /// `None`: there is no input at all.
+    fn scan_next(&mut self) -> Result<Option<(usize, Scan)>> {
+        if self.carry.is_empty() {
+            let Some(segment) = self.segments.front() else { return Ok(None) };
+            return Ok(Some((0, self.scan(segment)?)));
+        }
+        let own = self.carry.len();
+        let mut want = self.lookahead;
+        for segment in &self.segments {
+            if want == 0 {
+                break;
+            }
+            let n = want.min(segment.len());
+            self.carry.extend_from_slice(segment.get(..n).unwrap_or_default());
+            want -= n;
+        }
+        let scan = self.scan(&self.carry);
+        self.carry.truncate(own);
+        Ok(Some((own, scan?)))
+    }
+
+    /// Drops the first `n` bytes of the window of a scan whose carry was `own` bytes long.
+    fn consume(&mut self, own: usize, n: usize) {
+        if n < own {
+            self.carry.advance(n);
+        } else {
+            self.carry.clear();
+            self.advance_segments(n - own);
+        }
+    }
+
+    fn advance_segments(&mut self, mut n: usize) {
+        self.queued = self.queued.saturating_sub(n);
+        while n > 0 {
+            let Some(front) = self.segments.front_mut() else { return };
+            if front.len() > n {
+                front.advance(n);
+                return;
+            }
+            n -= front.len();
+            self.segments.pop_front();
+        }
+    }
+
+    /// A scan found nothing it could hand on (`safe` was 0): what it looked at may be the
+    /// start of a delimiter that continues in later input. Moves that input into the carry
+    /// (at most a delimiter line's worth: a segment's tail, or the bytes a carry scan looked
+    /// ahead at) so the next scan sees it joined with what follows. False when there is no
+    /// later input yet.
+    fn join_tail(&mut self, own: usize) -> bool {
+        if own == 0 {
+            // A segment's tail, shorter than a delimiter line.
+            if self.segments.len() < 2 {
+                return false;
+            }
+            if let Some(tail) = self.segments.pop_front() {
+                self.queued = self.queued.saturating_sub(tail.len());
+                self.carry.extend_from_slice(&tail);
+            }
+            return true;
+        }
+        // The scan looked at the carry and everything queued (fewer than `lookahead`
+        // bytes, or it would have decided): keep them together, then look again (which
+        // finds nothing new, but also covers a scan that did not see all the input).
+        if self.segments.is_empty() {
+            return false;
+        }
+        while let Some(segment) = self.segments.pop_front() {
+            self.carry.extend_from_slice(&segment);
+        }
+        self.queued = 0;
+        true
+    }
+
+    /// In `Headers`: moves the next header line (or what there is of it) from the segments
+    /// into the carry, checking `max_header_bytes` first. False when no input is queued.
+    fn take_header_line(&mut self) -> Result<bool> {
+        let Some(front) = self.segments.front_mut() else { return Ok(false) };
+        let n = memchr::memchr(b'\n', front).map_or(front.len(), |i| i + 1);
+        if self.carry.len().saturating_add(n) > self.quotas.max_header_bytes {
+            return Err(self.header_quota_error());
+        }
+        self.carry.extend_from_slice(&front.split_to(n));
+        if front.is_empty() {
+            self.segments.pop_front();
+        }
+        self.queued = self.queued.saturating_sub(n);
+        Ok(true)
     }
 
     fn header_quota_error(&self) -> Error {
@@ -402,8 +575,7 @@ impl MultipartParser {
         ))
     }
 
-    fn discard_preamble(&mut self, n: usize) -> Result<()> {
-        self.buf.advance(n);
+    fn count_preamble(&mut self, n: usize) -> Result<()> {
         self.preamble_bytes = self.preamble_bytes.saturating_add(n as u64);
         // One of the discarded bytes is the virtual LF.
         if self.preamble_bytes.saturating_sub(1) > self.quotas.max_preamble_bytes {
@@ -427,7 +599,11 @@ impl MultipartParser {
         Ok(())
     }
 
-    fn emit_data(&mut self, n: usize) -> Result<MultipartEvent> {
+    /// Hands out the first `n` bytes of a scan's window as part data: from the carry
+    /// (`own` > 0; at most `own` bytes, the rest is handed out from the segment next time)
+    /// or as a slice of the first segment.
+    fn emit_data(&mut self, own: usize, n: usize) -> Result<MultipartEvent> {
+        let n = if own > 0 { n.min(own) } else { n };
         let total = self.part_bytes.saturating_add(n as u64);
         if total > self.quotas.max_part_size {
             return Err(Error::quota_exceeded(format!(
@@ -436,21 +612,33 @@ impl MultipartParser {
             )));
         }
         self.part_bytes = total;
-        Ok(MultipartEvent::PartData(self.buf.split_to(n).freeze()))
+        let data = if own > 0 {
+            self.carry.split_to(n).freeze()
+        } else {
+            let Some(front) = self.segments.front_mut() else {
+                return Err(Error::invalid_operation("MultipartParser: no segment to hand data out of"));
+            };
+            let data = front.split_to(n.min(front.len()));
+            if front.is_empty() {
+                self.segments.pop_front();
+            }
+            self.queued = self.queued.saturating_sub(data.len());
+            data
+        };
+        Ok(MultipartEvent::PartData(data))
     }
 
-    /// Looks for the next real delimiter in the buffer.
-    fn scan(&self) -> Result<Scan> {
-        let buf: &[u8] = &self.buf;
+    /// Looks for the next real delimiter in `buf`.
+    fn scan(&self, buf: &[u8]) -> Result<Scan> {
         let needle_len = self.finder.needle().len();
         // Bytes before `floor` are known to be data (a false candidate was there).
         let mut floor = 0;
         loop {
             let rest = buf.get(floor..).unwrap_or_default();
             let Some(rel) = self.finder.find(rest) else {
-                // A delimiter may start in the last `needle_len - 1` bytes, and its CR one
-                // byte earlier.
-                return Ok(Scan::NeedMore { safe: floor.max(buf.len().saturating_sub(needle_len)) });
+                // Only the last `needle_len - 1` bytes can hold the start of a delimiter
+                // (and its CR one byte earlier): hold back from the first one that does.
+                return Ok(Scan::NeedMore { safe: floor.max(partial_delimiter_start(buf, self.finder.needle())) });
             };
             let at = floor + rel;
             let start = if at > 0 && buf.get(at - 1) == Some(&b'\r') { at - 1 } else { at };
@@ -463,6 +651,22 @@ impl MultipartParser {
             }
         }
     }
+}
+
+/// Where the longest suffix of `buf` that may begin a delimiter starts: a proper prefix of
+/// `needle` (`LF "--" boundary`), with the CR before it if there is one, or a lone CR at
+/// the end; `buf.len()` if no suffix can. A full needle is not looked for (the caller's
+/// search found none).
+fn partial_delimiter_start(buf: &[u8], needle: &[u8]) -> usize {
+    let from = buf.len().saturating_sub(needle.len().saturating_sub(1));
+    let tail = buf.get(from..).unwrap_or_default();
+    for i in memchr::memchr_iter(b'\n', tail) {
+        if needle.starts_with(tail.get(i..).unwrap_or_default()) {
+            let at = from + i;
+            return if at > 0 && buf.get(at - 1) == Some(&b'\r') { at - 1 } else { at };
+        }
+    }
+    if buf.last() == Some(&b'\r') { buf.len() - 1 } else { buf.len() }
 }
 
 fn classify_tail(tail: &[u8]) -> Result<Tail> {

@@ -38,9 +38,25 @@ fn build(parts: &[&[u8]]) -> (String, Vec<u8>) {
     (w.content_type(), out)
 }
 
+/// How a test hands the body to the parser.
+#[derive(Clone, Copy, Debug)]
+enum Feed {
+    /// `push(&[u8])`.
+    Slices,
+    /// `push_bytes(Bytes)`.
+    Segments,
+    /// Alternately `push_bytes` and `push`, starting with `push_bytes`.
+    Mixed,
+}
+
 /// Parses `body` pushed in chunks of the given sizes (cycled), checking the event grammar
 /// (`(PartStart PartData* PartEnd)+ End`) and that the parser's buffer stays small.
 fn parse_with(boundary: &str, quotas: MimeQuotas, body: &[u8], sizes: &[usize]) -> Result<Vec<Part>> {
+    parse_fed(boundary, quotas, body, sizes, Feed::Slices)
+}
+
+/// [`parse_with`], feeding the chunks as `feed` says.
+fn parse_fed(boundary: &str, quotas: MimeQuotas, body: &[u8], sizes: &[usize], feed: Feed) -> Result<Vec<Part>> {
     let mut p = MultipartParser::new(boundary, quotas)?;
     let mut parts: Vec<Part> = Vec::new();
     let mut in_part = false;
@@ -86,11 +102,79 @@ fn parse_with(boundary: &str, quotas: MimeQuotas, body: &[u8], sizes: &[usize]) 
         i += 1;
         let (chunk, tail) = rest.split_at(n);
         rest = tail;
-        p.push(chunk)?;
+        match feed {
+            Feed::Slices => p.push(chunk)?,
+            Feed::Mixed if i % 2 == 0 => p.push(chunk)?,
+            Feed::Segments | Feed::Mixed => p.push_bytes(Bytes::copy_from_slice(chunk))?,
+        }
     }
     p.finish()?;
     assert!(ended, "finish succeeded, so End must have been reported");
     Ok(parts)
+}
+
+/// One event with part data merged: what a parse means, whatever the chunking.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Seen {
+    Start(PartHeaders),
+    Data(Vec<u8>),
+    End,
+    Closed,
+}
+
+/// The events of parsing `body` in one `push` (`sizes` = `None`) or as `push_bytes`
+/// segments of the given sizes (cycled), adjacent data merged, and the error if any.
+fn seen(boundary: &str, quotas: MimeQuotas, body: &[u8], sizes: Option<&[usize]>) -> (Vec<Seen>, Option<ErrorKind>) {
+    let mut out = Vec::new();
+    let result = (|| -> Result<()> {
+        let mut p = MultipartParser::new(boundary, quotas)?;
+        let mut drain = |p: &mut MultipartParser| -> Result<()> {
+            while let Some(event) = p.poll_event() {
+                match event? {
+                    MultipartEvent::PartStart { headers } => out.push(Seen::Start(headers)),
+                    MultipartEvent::PartData(d) => match out.last_mut() {
+                        Some(Seen::Data(v)) => v.extend_from_slice(&d),
+                        _ => out.push(Seen::Data(d.to_vec())),
+                    },
+                    MultipartEvent::PartEnd => out.push(Seen::End),
+                    MultipartEvent::End => out.push(Seen::Closed),
+                }
+            }
+            Ok(())
+        };
+        match sizes {
+            None => {
+                p.push(body)?;
+                drain(&mut p)?;
+            }
+            Some(sizes) => {
+                let mut rest = Bytes::copy_from_slice(body);
+                let mut i = 0;
+                while !rest.is_empty() {
+                    let n = sizes.get(i % sizes.len().max(1)).copied().unwrap_or(rest.len()).clamp(1, rest.len());
+                    i += 1;
+                    p.push_bytes(rest.split_to(n))?;
+                    drain(&mut p)?;
+                }
+            }
+        }
+        p.finish()
+    })();
+    (out, result.err().map(|e| e.kind()))
+}
+
+/// An MTOM message whose delimiter lines vary: CRLF and bare LF, transport padding, a
+/// preamble and an epilogue, and data that contains the boundary's beginnings.
+fn varied_message(boundary: &str) -> Vec<u8> {
+    let look = lookalike(boundary);
+    let mut wire = b"preamble\r\n".to_vec();
+    wire.extend_from_slice(format!("--{boundary} \t\r\nContent-ID: <a>\r\n\r\n").as_bytes());
+    wire.extend_from_slice(&look);
+    wire.extend_from_slice(format!("\n--{boundary}\nContent-ID: <b>\n\n").as_bytes());
+    wire.extend_from_slice(b"\r\r\n-");
+    wire.extend_from_slice(format!("\r\n--{boundary}\t\r\n\r\n").as_bytes());
+    wire.extend_from_slice(format!("\r\n--{boundary}--  \r\nepilogue").as_bytes());
+    wire
 }
 
 fn parse(boundary: &str, body: &[u8]) -> Result<Vec<Part>> {
@@ -214,6 +298,22 @@ fn round_trip_in_every_chunk_size_from_1_to_17() -> Result<()> {
     Ok(())
 }
 
+/// The envelope then `data` as parts, the parts flagged in `lookalikes` with a line that
+/// looks like the delimiter in their middle; and the boundary that `build` uses.
+fn random_parts(data: Vec<Vec<u8>>, lookalikes: &[bool]) -> (String, Vec<Vec<u8>>) {
+    let boundary = format!("soapwire_{SEED}");
+    let look = lookalike(&boundary);
+    let mut parts: Vec<Vec<u8>> = vec![ENVELOPE.to_vec()];
+    for (i, mut d) in data.into_iter().enumerate() {
+        if lookalikes.get(i).copied().unwrap_or(false) {
+            let at = d.len() / 2;
+            d.splice(at..at, look.iter().copied());
+        }
+        parts.push(d);
+    }
+    (boundary, parts)
+}
+
 proptest! {
     #[test]
     fn round_trip_with_random_parts_and_chunkings(
@@ -221,16 +321,7 @@ proptest! {
         lookalikes in prop::collection::vec(any::<bool>(), 5),
         sizes in prop::collection::vec(1usize..300, 1..20),
     ) {
-        let boundary = format!("soapwire_{SEED}");
-        let look = lookalike(&boundary);
-        let mut parts: Vec<Vec<u8>> = vec![ENVELOPE.to_vec()];
-        for (i, mut d) in data.into_iter().enumerate() {
-            if lookalikes.get(i).copied().unwrap_or(false) {
-                let at = d.len() / 2;
-                d.splice(at..at, look.iter().copied());
-            }
-            parts.push(d);
-        }
+        let (boundary, parts) = random_parts(data, &lookalikes);
         let refs: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
         let (_, wire) = build(&refs);
         let got = parse_with(&boundary, MimeQuotas::default(), &wire, &sizes).expect("round trip parses");
@@ -246,6 +337,173 @@ proptest! {
         // Any outcome is fine; the grammar and buffer assertions in parse_with must hold.
         let _ = parse_with("ab", quotas, &body, &sizes);
     }
+
+    #[test]
+    fn bytes_segments_give_the_same_events_as_one_slice(
+        data in prop::collection::vec(prop::collection::vec(any::<u8>(), 0..600), 0..5),
+        lookalikes in prop::collection::vec(any::<bool>(), 5),
+        sizes in prop::collection::vec(1usize..400, 1..20),
+    ) {
+        let (boundary, parts) = random_parts(data, &lookalikes);
+        let refs: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
+        let (_, wire) = build(&refs);
+        let whole = seen(&boundary, MimeQuotas::default(), &wire, None);
+        prop_assert_eq!(whole.1, None);
+        prop_assert_eq!(&seen(&boundary, MimeQuotas::default(), &wire, Some(&sizes)), &whole);
+        let mixed = parse_fed(&boundary, MimeQuotas::default(), &wire, &sizes, Feed::Mixed).expect("mixed pushes parse");
+        prop_assert_eq!(bodies(&mixed), refs);
+    }
+
+    #[test]
+    fn hostile_bytes_in_segments_fail_or_succeed_as_one_slice_does(
+        body in prop::collection::vec(prop::sample::select(b"-\r\n \tabAB:<>".to_vec()), 0..2000),
+        sizes in prop::collection::vec(1usize..64, 1..8),
+    ) {
+        let quotas = MimeQuotas { max_header_bytes: 256, max_preamble_bytes: 256, max_part_size: 300, ..MimeQuotas::default() };
+        let (whole, whole_error) = seen("ab", quotas, &body, None);
+        let (split, split_error) = seen("ab", quotas, &body, Some(&sizes));
+        prop_assert_eq!(whole_error, split_error);
+        if whole_error.is_none() {
+            prop_assert_eq!(split, whole);
+        } else {
+            // Data before a failure may be handed out in either amount; the structure may not differ.
+            let structure = |v: Vec<Seen>| v.into_iter().filter(|e| !matches!(e, Seen::Data(_))).collect::<Vec<_>>();
+            prop_assert_eq!(structure(split), structure(whole));
+        }
+        // And the grammar and buffer bounds of parse_fed hold with segments too.
+        let _ = parse_fed("ab", quotas, &body, &sizes, Feed::Segments);
+    }
+}
+
+#[test]
+fn delimiters_straddling_two_or_three_segments_are_found() {
+    let boundary = "b-1";
+    let wire = varied_message(boundary);
+    let (expected, error) = seen(boundary, MimeQuotas::default(), &wire, None);
+    assert_eq!(error, None);
+    assert_eq!(expected.iter().filter(|e| matches!(e, Seen::Start(_))).count(), 3);
+    let n = wire.len();
+    for i in 1..n {
+        assert_eq!(seen(boundary, MimeQuotas::default(), &wire, Some(&[i, n])), (expected.clone(), None), "{i}");
+        for j in 1..(n - i) {
+            let got = seen(boundary, MimeQuotas::default(), &wire, Some(&[i, j, n]));
+            assert_eq!(got, (expected.clone(), None), "split at {i} and {}", i + j);
+        }
+    }
+}
+
+#[test]
+fn delimiter_padding_straddling_segments_is_still_bounded() {
+    // The padding of a delimiter line arrives one byte per segment: the parser waits for
+    // it (it must not decide early) and still refuses more than MAX_TRANSPORT_PADDING.
+    let ok = format!("--b1\r\n\r\nx\r\n--b1{}\r\n\r\ny\r\n--b1--", " ".repeat(MAX_TRANSPORT_PADDING));
+    let got = seen("b1", MimeQuotas::default(), ok.as_bytes(), Some(&[1]));
+    assert_eq!(got.1, None);
+    assert_eq!(got.0.iter().filter(|e| matches!(e, Seen::Start(_))).count(), 2);
+    let bad = format!("--b1\r\n\r\nx\r\n--b1{}\r\n\r\ny\r\n--b1--", " ".repeat(MAX_TRANSPORT_PADDING + 1));
+    for size in [1, 7, 100, 4096] {
+        assert_eq!(seen("b1", MimeQuotas::default(), bad.as_bytes(), Some(&[size])).1, Some(ErrorKind::InvalidFormat));
+    }
+}
+
+#[test]
+fn part_data_is_handed_out_as_slices_of_pushed_bytes() -> Result<()> {
+    let boundary = "zero-copy";
+    let mut p = MultipartParser::new(boundary, MimeQuotas::default())?;
+    p.push_bytes(Bytes::from_static(b"--zero-copy\r\nContent-ID: <big>\r\n\r\n"))?;
+    assert!(matches!(p.poll_event(), Some(Ok(MultipartEvent::PartStart { .. }))));
+    let mut handed_out = 0usize;
+    let mut copied = 0usize;
+    let mut segments = Vec::new();
+    for i in 0..64u8 {
+        let segment = Bytes::from(vec![i; 64 * 1024]);
+        segments.push(segment.clone());
+        p.push_bytes(segment)?;
+        while let Some(event) = p.poll_event() {
+            let MultipartEvent::PartData(d) = event? else { panic!("only data expected") };
+            handed_out += d.len();
+            let inside = segments.iter().any(|s| {
+                let range = s.as_ptr() as usize..s.as_ptr() as usize + s.len();
+                range.contains(&(d.as_ptr() as usize)) && d.as_ptr() as usize + d.len() <= range.end
+            });
+            if !inside {
+                copied += d.len();
+            }
+        }
+        // Only the possible start of a delimiter is held back, in the segment itself.
+        assert!(p.buffered_bytes() <= boundary.len() + 5, "holds {}", p.buffered_bytes());
+    }
+    p.push_bytes(Bytes::from_static(b"\r\n--zero-copy--\r\n"))?;
+    while let Some(event) = p.poll_event() {
+        if let MultipartEvent::PartData(d) = event? {
+            handed_out += d.len();
+            copied += d.len();
+        }
+    }
+    p.finish()?;
+    assert_eq!(handed_out, 64 * 64 * 1024);
+    // What is copied is the carry at each segment edge: a delimiter's length, not the data.
+    assert!(copied <= 64 * (boundary.len() + 5), "{copied} bytes were copied");
+    Ok(())
+}
+
+#[test]
+fn only_a_possible_delimiter_start_is_held_back_at_the_end_of_a_segment() -> Result<()> {
+    let mut p = MultipartParser::new("b1", MimeQuotas::default())?;
+    p.push_bytes(Bytes::from_static(b"--b1\r\n\r\n"))?;
+    assert!(matches!(p.poll_event(), Some(Ok(MultipartEvent::PartStart { .. }))));
+    // Nothing at the end could begin a delimiter: the whole segment goes out at once.
+    let segment = Bytes::from_static(b"data with \n-- and \r\n-b inside");
+    p.push_bytes(segment.clone())?;
+    assert_eq!(p.poll_event().map(|r| r.map_err(|e| e.kind())), Some(Ok(MultipartEvent::PartData(segment))));
+    assert!(p.poll_event().is_none());
+    assert_eq!(p.buffered_bytes(), 0);
+    // A CR, LF, "--" and part of the boundary could: exactly those are held back.
+    for (tail, held) in [(&b"x\r"[..], 1), (b"x\r\n", 2), (b"x\n-", 2), (b"x\r\n--b", 5), (b"x\r\n--b1", 6)] {
+        p.push_bytes(Bytes::copy_from_slice(tail))?;
+        assert_eq!(
+            p.poll_event().map(|r| r.map_err(|e| e.kind())),
+            Some(Ok(MultipartEvent::PartData(Bytes::from_static(b"x")))),
+            "{tail:?}"
+        );
+        assert!(p.poll_event().is_none());
+        assert_eq!(p.buffered_bytes(), held, "{tail:?}");
+        // Not a delimiter after all: the held bytes are data.
+        p.push_bytes(Bytes::from_static(b"y"))?;
+        let mut data = Vec::new();
+        while let Some(event) = p.poll_event() {
+            let MultipartEvent::PartData(d) = event? else { panic!("only data expected") };
+            data.extend_from_slice(&d);
+        }
+        assert_eq!(data, [&tail[1..], b"y"].concat(), "{tail:?}");
+    }
+    Ok(())
+}
+
+#[test]
+fn push_bytes_checks_the_message_quota_before_keeping_anything() -> Result<()> {
+    let quotas = MimeQuotas { max_message_size: 20, ..MimeQuotas::default() };
+    let mut p = MultipartParser::new("b1", quotas)?;
+    p.push_bytes(Bytes::from_static(&[b'x'; 20]))?;
+    assert_eq!(kind(p.push_bytes(Bytes::from_static(b"y"))), ErrorKind::QuotaExceeded);
+    assert_eq!(p.buffered_bytes(), 0);
+    assert_eq!(kind(p.push(b"z")), ErrorKind::QuotaExceeded);
+    Ok(())
+}
+
+#[test]
+fn header_block_over_quota_in_segments_is_refused_before_it_is_buffered() -> Result<()> {
+    let quotas = MimeQuotas { max_header_bytes: 64, ..MimeQuotas::default() };
+    let mut p = MultipartParser::new("b1", quotas)?;
+    p.push_bytes(Bytes::from_static(b"--b1\r\nX-A: 1\r\n"))?;
+    assert!(p.poll_event().is_none());
+    // One segment with a 10 kB header line: refused without copying it into the parser.
+    let mut line = b"X-Pad: ".to_vec();
+    line.extend_from_slice(&[b'p'; 10_000]);
+    p.push_bytes(Bytes::from(line))?;
+    assert_eq!(p.poll_event().map(|r| r.map_err(|e| e.kind())), Some(Err(ErrorKind::QuotaExceeded)));
+    assert_eq!(p.buffered_bytes(), 0);
+    Ok(())
 }
 
 #[test]

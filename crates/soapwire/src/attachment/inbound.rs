@@ -88,7 +88,7 @@ impl MtomReader {
                 None => next.await,
             };
             match frame {
-                Some(Ok(bytes)) => self.parser.push(&bytes)?,
+                Some(Ok(bytes)) => self.parser.push_bytes(bytes)?,
                 Some(Err(e)) => return Err(e),
                 None => self.body_done = true,
             }
