@@ -168,6 +168,7 @@ pub(crate) fn bench(args: &[&str]) -> Result<()> {
         ["echo", rest @ ..] => echo(&Options::parse(rest)?),
         ["mtom", rest @ ..] => mtom::mtom(rest),
         ["mtom-client", rest @ ..] => mtom::client(rest),
+        ["mtom-sink", rest @ ..] => mtom::sink(rest),
         ["nettcp", rest @ ..] => nettcp::nettcp(rest),
         ["nettcp-client", rest @ ..] => nettcp::client(rest),
         ["xml", rest @ ..] => xml::xml(rest),

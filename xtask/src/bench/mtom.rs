@@ -21,16 +21,18 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 
 use super::{
-    Kind, OptionArgs, Server, TempDir, build_release, descendants, echo_envelope, machine, median, min_max,
+    Kind, OptionArgs, Server, TempDir, build_release, descendants, echo_envelope, free_port, machine, median, min_max,
     paired_ratio, start_servers, thousands, write_bench_file,
 };
 use crate::{describe, peers_prefix, repo_root};
 
 mod client;
+mod sink;
 
 pub(crate) use client::upload_reply;
 
 pub(super) use client::client;
+pub(super) use sink::sink;
 
 pub(super) const USAGE: &str = "\
 usage: cargo xtask bench mtom [options]
@@ -71,20 +73,29 @@ const POLL: Duration = Duration::from_millis(5);
 enum Transfer {
     Tcp,
     Upload,
+    /// `upload` to the receive-only server of [`sink`] (no SHA-256).
+    UploadSink,
     Download,
     EchoData,
     GsoapEchoData,
 }
 
 impl Transfer {
-    const ALL: [Transfer; 5] =
-        [Transfer::Tcp, Transfer::Upload, Transfer::Download, Transfer::EchoData, Transfer::GsoapEchoData];
+    const ALL: [Transfer; 6] = [
+        Transfer::Tcp,
+        Transfer::Upload,
+        Transfer::UploadSink,
+        Transfer::Download,
+        Transfer::EchoData,
+        Transfer::GsoapEchoData,
+    ];
 
     /// The name on the `mtom-client` command line and in the raw results.
     fn name(self) -> &'static str {
         match self {
             Transfer::Tcp => "tcp",
             Transfer::Upload => "upload",
+            Transfer::UploadSink => "upload-sink",
             Transfer::Download => "download",
             Transfer::EchoData => "echodata",
             Transfer::GsoapEchoData => "gsoap-echodata",
@@ -100,6 +111,7 @@ impl Transfer {
         match self {
             Transfer::Tcp => "raw TCP (loopback)",
             Transfer::Upload => "soapwire upload",
+            Transfer::UploadSink => "soapwire upload, receive only",
             Transfer::Download => "soapwire download",
             Transfer::EchoData => "soapwire echoData",
             Transfer::GsoapEchoData => "gSOAP echoData",
@@ -259,6 +271,8 @@ struct Bench {
     client: PathBuf,
     gsoap_client: PathBuf,
     soapwire: Server,
+    /// The receive-only server ([`sink`]).
+    sink: Server,
     gsoap: Server,
     /// False once the kernel refused to reset a server's peak RSS (it is then cumulative).
     hwm_reset_ok: bool,
@@ -330,6 +344,7 @@ impl Bench {
         let server = match transfer {
             Transfer::Tcp => None,
             Transfer::GsoapEchoData => Some(&mut self.gsoap),
+            Transfer::UploadSink => Some(&mut self.sink),
             _ => Some(&mut self.soapwire),
         };
         let server_pid = server.as_ref().map(|s| serving_pid(s));
@@ -401,11 +416,17 @@ pub(super) fn mtom(args: &[&str]) -> Result<()> {
         ("soapwire".to_string(), Kind::Soapwire(bin, ["--receive-timeout", "3600"].map(String::from).to_vec())),
         ("gsoap".to_string(), Kind::Gsoap(vec!["-m".to_string()])),
     ];
-    let mut servers = start_servers(&plan, &tmp.0, &echo_envelope()?)?.into_iter();
+    let envelope = echo_envelope()?;
+    let mut servers = start_servers(&plan, &tmp.0, &envelope)?.into_iter();
     let (Some(soapwire), Some(gsoap)) = (servers.next(), servers.next()) else {
         bail!("the servers did not start");
     };
-    let mut bench = Bench { client, gsoap_client, soapwire, gsoap, hwm_reset_ok: true, runtime: o.runtime };
+    let sink_url = format!("http://127.0.0.1:{}/echo", free_port()?);
+    let mut sink_cmd = Command::new(&client);
+    sink_cmd.args(["bench", "mtom-sink", "--listen", &sink_url]);
+    let mut sink = Server::spawn("sink", sink_cmd, sink_url, &tmp.0)?;
+    sink.wait_ready(&envelope)?;
+    let mut bench = Bench { client, gsoap_client, soapwire, sink, gsoap, hwm_reset_ok: true, runtime: o.runtime };
 
     let machine = machine();
     let sizes = o.sizes.iter().map(|s| size_label(*s)).collect::<Vec<_>>().join(", ");
@@ -425,7 +446,7 @@ pub(super) fn mtom(args: &[&str]) -> Result<()> {
                     .measure(transfer, size)
                     .with_context(|| format!("{} of {}", transfer.label(), size_label(transfer.data_bytes(size))))?;
                 println!(
-                    "    {:>7} rep {} {:<19} {:>8} {:>7} MB/s  ({:.2} s{})  peak RSS client {} server {}",
+                    "    {:>7} rep {} {:<29} {:>8} {:>7} MB/s  ({:.2} s{})  peak RSS client {} server {}",
                     size_label(size),
                     rep + 1,
                     transfer.label(),
@@ -507,7 +528,7 @@ fn row(out: &mut String, md: bool, widths: &[usize], cells: &[String]) {
 }
 
 /// Column widths of the per-size table.
-const WIDTHS: [usize; 6] = [20, 9, 9, 15, 17, 17];
+const WIDTHS: [usize; 6] = [30, 9, 9, 15, 17, 17];
 
 fn report(o: &Options, results: &Results, machine: &str, hwm_reset_ok: bool) -> String {
     let md = o.markdown;
@@ -559,6 +580,7 @@ fn report(o: &Options, results: &Results, machine: &str, hwm_reset_ok: bool) -> 
         let _ = writeln!(out);
         for (a, b, what) in [
             (Transfer::Upload, Transfer::Tcp, "soapwire upload / raw TCP"),
+            (Transfer::UploadSink, Transfer::Tcp, "soapwire upload, receive only / raw TCP"),
             (Transfer::Download, Transfer::Tcp, "soapwire download / raw TCP"),
             (Transfer::EchoData, Transfer::GsoapEchoData, "soapwire echoData / gSOAP echoData"),
         ] {
@@ -594,7 +616,7 @@ fn rss_across_sizes(out: &mut String, o: &Options, results: &Results) {
     }
     let mut head = vec!["process".to_string()];
     head.extend(o.sizes.iter().map(|s| size_label(*s)));
-    let widths: Vec<usize> = std::iter::once(26).chain(o.sizes.iter().map(|_| 11)).collect();
+    let widths: Vec<usize> = std::iter::once(30).chain(o.sizes.iter().map(|_| 11)).collect();
     row(out, md, &widths, &head);
     if md {
         let _ = writeln!(out, "| --- |{}", " ---: |".repeat(o.sizes.len()));
