@@ -479,10 +479,15 @@ async fn serve_connection(
     {
         let connection = builder.serve_connection(io, service);
         tokio::pin!(connection);
-        // The connection and the handlers' leftovers, polled together in this task.
+        // The connection and the handlers' leftovers, polled together in this task. A
+        // leftover is only ever queued while the connection is polled (by a handler running
+        // in it), so polling them again right after it starts new ones at once, without a
+        // wake-up (which would cost hyper a spurious read of the socket).
         let mut serve = |cx: &mut std::task::Context<'_>, connection: Pin<&mut _>| {
             leftovers.poll_running(&mut running, cx);
-            Future::poll(connection, cx)
+            let polled = Future::poll(connection, cx);
+            leftovers.poll_running(&mut running, cx);
+            polled
         };
         tokio::select! {
             r = std::future::poll_fn(|cx| serve(cx, connection.as_mut())) => {
@@ -521,34 +526,21 @@ async fn serve_connection(
 /// cross-thread wake-up per request.
 #[derive(Default)]
 struct Leftovers {
-    queued: Mutex<(Vec<HandlerFuture>, Option<std::task::Waker>)>,
+    queued: Mutex<Vec<HandlerFuture>>,
 }
 
 type HandlerFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
 
 impl Leftovers {
-    /// Hands a handler's remaining work to the connection task (and wakes it, since it may
-    /// have polled the leftovers already in this round).
+    /// Hands a handler's remaining work to the connection task. Called from inside the
+    /// connection's poll, which polls the leftovers again when it returns.
     fn push(&self, work: HandlerFuture) {
-        let waker = {
-            let mut q = self.queued.lock().unwrap_or_else(|p| p.into_inner());
-            q.0.push(work);
-            q.1.clone()
-        };
-        if let Some(w) = waker {
-            w.wake();
-        }
+        self.queued.lock().unwrap_or_else(|p| p.into_inner()).push(work);
     }
 
     /// Moves newly queued work into `running` and polls all of it; true when none is left.
     fn poll_running(&self, running: &mut Vec<HandlerFuture>, cx: &mut std::task::Context<'_>) -> bool {
-        {
-            let mut q = self.queued.lock().unwrap_or_else(|p| p.into_inner());
-            running.append(&mut q.0);
-            if !q.1.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
-                q.1 = Some(cx.waker().clone());
-            }
-        }
+        running.append(&mut self.queued.lock().unwrap_or_else(|p| p.into_inner()));
         running.retain_mut(|work| work.as_mut().poll(cx).is_pending());
         running.is_empty()
     }
