@@ -99,6 +99,12 @@ enum Service {
         /// in constant memory whatever their size).
         #[arg(long, default_value_t = 256 * 1024 * 1024)]
         max_echo_bytes: usize,
+        /// Serve HTTP thread-per-core: one single-threaded runtime per thread
+        /// (`--worker-threads`, default one per CPU), each with its own listening socket on
+        /// the same port (SO_REUSEPORT), the kernel spreading connections over them. No work
+        /// stealing and no cross-thread wake-ups; a connection stays on its thread.
+        #[arg(long)]
+        thread_per_core: bool,
     },
 }
 
@@ -191,7 +197,14 @@ fn main() -> ExitCode {
         .with_env_filter(tracing_subscriber::EnvFilter::try_new(&cli.log).unwrap_or_else(|_| "warn".into()))
         .with_writer(std::io::stderr)
         .init();
+    let thread_per_core =
+        matches!(&cli.command, Command::Serve { service: Service::Echo { thread_per_core: true, .. } });
+    let threads = match cli.worker_threads {
+        0 => std::thread::available_parallelism().map_or(1, usize::from),
+        n => n,
+    };
     let mut builder = match cli.worker_threads {
+        _ if thread_per_core => tokio::runtime::Builder::new_current_thread(),
         1 => tokio::runtime::Builder::new_current_thread(),
         n => {
             let mut b = tokio::runtime::Builder::new_multi_thread();
@@ -222,6 +235,7 @@ fn main() -> ExitCode {
                         max_connections,
                         mtom,
                         max_echo_bytes,
+                        thread_per_core,
                     },
             } => {
                 let options = echo::EchoOptions { mtom, max_echo_bytes };
@@ -232,7 +246,8 @@ fn main() -> ExitCode {
                 properties.header_read_timeout = secs(header_read_timeout);
                 properties.connect_timeout = secs(connect_timeout);
                 properties.max_connections = max_connections;
-                report(serve_echo(&listen, encoding, properties, options).await)
+                let http_threads = if thread_per_core { threads } else { 1 };
+                report(serve_echo(&listen, encoding, properties, options, http_threads).await)
             }
             Command::Call(args) => call(args).await,
             Command::Demo => report(demo::run().await),
@@ -253,17 +268,24 @@ fn report(r: anyhow::Result<()>) -> ExitCode {
     }
 }
 
+/// Serves every `--listen` URL until Ctrl-C. With `http_threads` > 1 (`--thread-per-core`),
+/// each HTTP URL is also opened on `http_threads - 1` more threads, each running a
+/// single-threaded runtime of its own (see [`PerCoreListener`]).
 async fn serve_echo(
     listen: &[String],
     encoding: EncodingArg,
     properties: ListenerProperties,
     options: echo::EchoOptions,
+    http_threads: usize,
 ) -> anyhow::Result<()> {
+    let mut properties = properties;
+    properties.reuse_port = http_threads > 1;
     let mut session_properties = properties.clone();
     session_properties.channel.encoding = encoding.encoding();
     let mut http = Vec::new();
     let mut sessions = Vec::new();
     let mut udp = Vec::new();
+    let mut per_core = Vec::new();
     for url in listen {
         if url.to_ascii_lowercase().starts_with("soap.udp://") {
             let listener =
@@ -279,7 +301,11 @@ async fn serve_echo(
         } else {
             let listener =
                 echo::open(url, properties.clone(), options).await.with_context(|| format!("opening {url}"))?;
-            println!("listening on {}", listener.url().unwrap_or_default());
+            let real_url = listener.url().unwrap_or_default();
+            for _ in 1..http_threads {
+                per_core.push(PerCoreListener::open(&real_url, properties.clone(), options)?);
+            }
+            println!("listening on {real_url}");
             http.push(listener);
         }
     }
@@ -289,6 +315,9 @@ async fn serve_echo(
     for listener in http {
         listener.close().await?;
     }
+    for listener in per_core {
+        listener.close()?;
+    }
     for listener in sessions {
         listener.close().await?;
     }
@@ -296,6 +325,50 @@ async fn serve_echo(
         listener.close().await?;
     }
     Ok(())
+}
+
+/// One more HTTP listener of a `--thread-per-core` server: its own thread, running a
+/// single-threaded runtime, with a listening socket of its own on the same address
+/// (SO_REUSEPORT).
+struct PerCoreListener {
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: std::thread::JoinHandle<anyhow::Result<()>>,
+}
+
+impl PerCoreListener {
+    /// Opens the echo service on `url` (with a real port) in a new thread; returns once it
+    /// is listening, or with the error that kept it from listening.
+    fn open(url: &str, properties: ListenerProperties, options: echo::EchoOptions) -> anyhow::Result<PerCoreListener> {
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel::<anyhow::Result<()>>();
+        let url = url.to_owned();
+        let thread = std::thread::Builder::new().name("soapwire-http".into()).spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            runtime.block_on(async move {
+                let listener = match echo::open(&url, properties, options).await {
+                    Ok(l) => l,
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(anyhow::anyhow!("opening {url} on another thread: {e}")));
+                        return Ok(());
+                    }
+                };
+                let _ = ready_tx.send(Ok(()));
+                let _ = stop_rx.await;
+                listener.close().await?;
+                Ok(())
+            })
+        })?;
+        ready_rx.recv().context("a listener thread ended before it was listening")??;
+        Ok(PerCoreListener { stop: Some(stop_tx), thread })
+    }
+
+    /// Closes the listener (as `Listener::close`) and waits for its thread.
+    fn close(mut self) -> anyhow::Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        self.thread.join().map_err(|_| anyhow::anyhow!("a listener thread panicked"))?
+    }
 }
 
 async fn call(args: CallArgs) -> ExitCode {

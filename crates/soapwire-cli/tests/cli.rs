@@ -24,8 +24,13 @@ fn soapwire() -> Command {
 }
 
 fn start_server() -> Server {
+    start_server_with(&[])
+}
+
+fn start_server_with(extra: &[&str]) -> Server {
     let mut child = soapwire()
         .args(["serve", "echo", "--listen", "http://127.0.0.1:0/echo"])
+        .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -83,6 +88,19 @@ fn call_prints_the_reply_body_and_exits_zero() {
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert!(stdout.contains("echoResponse") && stdout.contains("from the cli"), "{stdout}");
+    }
+}
+
+/// `--thread-per-core`: three threads, each with its own socket on the one port; every
+/// connection (a `call` process each) is answered whichever thread the kernel picks.
+#[cfg(target_os = "linux")]
+#[test]
+fn serve_echo_thread_per_core_answers_on_every_thread() {
+    let server = start_server_with(&["--thread-per-core", "--worker-threads", "3"]);
+    for _ in 0..6 {
+        let out = call(&[&server.url, "--action", "http://example.org/echo/echo", "--body", "-"], Some(ECHO));
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(String::from_utf8_lossy(&out.stdout).contains("from the cli"));
     }
 }
 

@@ -272,6 +272,11 @@ pub struct ListenerProperties {
     /// so does the default `false`: a request of the other version gets a `VersionMismatch`
     /// fault).
     pub any_envelope_version: bool,
+    /// Bind the listening socket with `SO_REUSEPORT` (Unix; default `false`): several
+    /// listeners, typically one per thread with a single-threaded runtime each, can then
+    /// open the same address, and the kernel spreads new connections over them. A
+    /// soapwire extension for thread-per-core servers.
+    pub reuse_port: bool,
 }
 
 impl Default for ListenerProperties {
@@ -287,6 +292,7 @@ impl Default for ListenerProperties {
             connect_timeout: Duration::from_secs(15),
             accept_rate_per_ip: Some(AcceptRate::default()),
             any_envelope_version: false,
+            reuse_port: false,
         }
     }
 }

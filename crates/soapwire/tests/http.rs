@@ -1168,6 +1168,50 @@ async fn service_host_handler_serves_requests_in_the_connection_with_accepted_ch
     bounded!(listener.close()).unwrap();
 }
 
+/// `reuse_port`: a second listener opens the same address (a thread-per-core server), and
+/// requests are answered whichever socket the kernel gives the connection to; without it the
+/// second open is `WS_E_ADDRESS_IN_USE`.
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn listeners_with_reuse_port_share_one_address() {
+    let answered = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let host = |properties: ListenerProperties| {
+        let listener = Arc::new(Listener::new(properties));
+        let answered = answered.clone();
+        listener.set_handler(move |channel: ReplyChannel| {
+            let answered = answered.clone();
+            async move {
+                let mut request = channel.new_message();
+                channel.receive_message(&mut request).await.unwrap();
+                let mut reply = channel.new_message();
+                reply.initialize_reply(&request, "urn:reply", REPLY_BODY).unwrap();
+                channel.send_reply(&mut reply).await.unwrap();
+                answered.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let _ = channel.close().await;
+            }
+        });
+        listener
+    };
+    let shared = ListenerProperties { reuse_port: true, ..listener_props() };
+    let first = host(shared.clone());
+    first.open("http://127.0.0.1:0/echo").await.unwrap();
+    let url = first.url().unwrap();
+    let second = host(shared);
+    second.open(&url).await.unwrap();
+    assert_eq!(second.url().unwrap(), url);
+    for _ in 0..8 {
+        let channel = RequestChannel::new(props());
+        channel.open(&url).await.unwrap();
+        bounded!(channel.call(ACTION, BODY)).unwrap();
+    }
+    assert_eq!(answered.load(std::sync::atomic::Ordering::SeqCst), 8);
+    let exclusive = Listener::new(listener_props());
+    let e = exclusive.open(&url).await.unwrap_err();
+    assert_error(&e, ErrorKind::AddressInUse, 0x803D000B);
+    bounded!(first.close()).unwrap();
+    bounded!(second.close()).unwrap();
+}
+
 /// What a service-host handler does after its reply is on its way runs beside the connection
 /// (in its task, not a spawned one): it must neither hold back that reply nor the next request
 /// on the same keep-alive connection, and it must run to its end (here: a pause, then close).

@@ -251,9 +251,11 @@ impl Listener {
         if parsed.path_and_query.contains('?') {
             return Err(Error::new(ErrorKind::InvalidEndpointUrl, "a listener URL has no query"));
         }
-        let tcp = tokio::net::TcpListener::bind((parsed.host.as_str(), parsed.port))
-            .await
-            .map_err(|e| io_error(e, &format!("binding {}:{}", parsed.host, parsed.port)))?;
+        let bound = match self.properties.reuse_port {
+            false => tokio::net::TcpListener::bind((parsed.host.as_str(), parsed.port)).await,
+            true => bind_reuse_port(&parsed.host, parsed.port).await,
+        };
+        let tcp = bound.map_err(|e| io_error(e, &format!("binding {}:{}", parsed.host, parsed.port)))?;
         let local = tcp.local_addr().map_err(|e| io_error(e, "reading the bound address"))?;
         let (tx, rx) = mpsc::channel(self.properties.max_pending_requests.max(1));
         let wsdl = self.wsdl.lock().unwrap_or_else(|p| p.into_inner()).clone();
@@ -382,6 +384,24 @@ impl Listener {
             Ok(())
         })
     }
+}
+
+/// Binds `host:port` with `SO_REUSEPORT` ([`ListenerProperties::reuse_port`]), with the
+/// backlog tokio's own `bind` uses.
+async fn bind_reuse_port(host: &str, port: u16) -> std::io::Result<tokio::net::TcpListener> {
+    let mut last = std::io::Error::new(std::io::ErrorKind::AddrNotAvailable, "the host name has no address");
+    for addr in tokio::net::lookup_host((host, port)).await? {
+        let socket = socket2::Socket::new(socket2::Domain::for_address(addr), socket2::Type::STREAM, None)?;
+        socket.set_reuse_address(true)?;
+        #[cfg(unix)]
+        socket.set_reuse_port(true)?;
+        socket.set_nonblocking(true)?;
+        match socket.bind(&addr.into()).and_then(|()| socket.listen(1024)) {
+            Ok(()) => return tokio::net::TcpListener::from_std(socket.into()),
+            Err(e) => last = e,
+        }
+    }
+    Err(last)
 }
 
 struct AcceptLoop {
