@@ -1168,6 +1168,15 @@ async fn service_host_handler_serves_requests_in_the_connection_with_accepted_ch
     bounded!(listener.close()).unwrap();
 }
 
+/// A service-host handler's exchange: receive the request, answer `REPLY_BODY`.
+async fn answer_with_reply_body(channel: &ReplyChannel) {
+    let mut request = channel.new_message();
+    channel.receive_message(&mut request).await.unwrap();
+    let mut reply = channel.new_message();
+    reply.initialize_reply(&request, "urn:reply", REPLY_BODY).unwrap();
+    channel.send_reply(&mut reply).await.unwrap();
+}
+
 /// `reuse_port`: a second listener opens the same address (a thread-per-core server), and
 /// requests are answered whichever socket the kernel gives the connection to; without it the
 /// second open is `WS_E_ADDRESS_IN_USE`.
@@ -1181,11 +1190,7 @@ async fn listeners_with_reuse_port_share_one_address() {
         listener.set_handler(move |channel: ReplyChannel| {
             let answered = answered.clone();
             async move {
-                let mut request = channel.new_message();
-                channel.receive_message(&mut request).await.unwrap();
-                let mut reply = channel.new_message();
-                reply.initialize_reply(&request, "urn:reply", REPLY_BODY).unwrap();
-                channel.send_reply(&mut reply).await.unwrap();
+                answer_with_reply_body(&channel).await;
                 answered.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                 let _ = channel.close().await;
             }
@@ -1223,11 +1228,7 @@ async fn service_host_work_after_the_reply_does_not_hold_the_connection_back_and
     listener.set_handler(move |channel: ReplyChannel| {
         let counter = counter.clone();
         async move {
-            let mut request = channel.new_message();
-            channel.receive_message(&mut request).await.unwrap();
-            let mut reply = channel.new_message();
-            reply.initialize_reply(&request, "urn:reply", REPLY_BODY).unwrap();
-            channel.send_reply(&mut reply).await.unwrap();
+            answer_with_reply_body(&channel).await;
             tokio::time::sleep(Duration::from_millis(1500)).await;
             channel.close().await.unwrap();
             assert_eq!(channel.state(), ChannelState::Closed);
