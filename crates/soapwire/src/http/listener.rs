@@ -196,9 +196,9 @@ impl Listener {
     /// There is no accept queue, no accept loop and no task hand-off on the way in or out,
     /// which is what a request/reply service pays for most on a small machine; the rest of
     /// the handler (typically `close`, which waits for the reply to be flushed) continues
-    /// beside the connection, in the same task. The channel behaves exactly as one from [`accept_channel`]: same
-    /// states, quotas, timeouts and close semantics; `max_open_channels` bounds handlers in
-    /// flight (a request over it gets 503).
+    /// beside the connection, in the same task. The channel behaves exactly as one from
+    /// [`accept_channel`]: same states, quotas, timeouts and close semantics;
+    /// `max_open_channels` bounds handlers in flight (a request over it gets 503).
     ///
     /// Set it before [`open`](Self::open); `accept_channel` then finds nothing to accept.
     ///
