@@ -404,3 +404,31 @@ impl Message {
         self.envelope_version = v;
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    /// `send_reply` picks the HTTP status from `fault_code`: a fault written by hand with
+    /// `initialize_reply` must still be found (the scan for the bytes "Fault" only skips the
+    /// parse when they are absent), and a reply that merely mentions a fault is not one.
+    #[test]
+    fn fault_code_finds_hand_written_faults_and_only_them() {
+        let quotas = ReaderQuotas::default();
+        let request = Message::new(EnvelopeVersion::Soap11, AddressingVersion::Transport);
+        let reply_with = |body: &'static str| {
+            let mut m = Message::new(EnvelopeVersion::Soap11, AddressingVersion::Transport);
+            m.initialize_reply(&request, "urn:r", body).unwrap();
+            m
+        };
+        let fault = reply_with(
+            r#"<s:Fault xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><faultcode>s:Client</faultcode><faultstring>no</faultstring></s:Fault>"#,
+        );
+        assert_eq!(fault.fault_code(&quotas).unwrap(), Some(FaultCode::Sender));
+        let plain = reply_with(r#"<e:echoResponse xmlns:e="urn:e"><e:message>hi</e:message></e:echoResponse>"#);
+        assert_eq!(plain.fault_code(&quotas).unwrap(), None);
+        let mentions = reply_with(r#"<e:echoResponse xmlns:e="urn:e"><e:message>Fault</e:message></e:echoResponse>"#);
+        assert_eq!(mentions.fault_code(&quotas).unwrap(), None);
+    }
+}
